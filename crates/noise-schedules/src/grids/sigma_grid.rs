@@ -1,0 +1,172 @@
+//! Decreasing noise-level grids σ₀ > σ₁ > … ≥ 0 for EDM-style samplers.
+
+use serde::{Deserialize, Serialize};
+
+use super::TimeGrid;
+use super::monotone::check_strictly_monotone;
+use crate::numerics::linspace;
+use crate::validate;
+use crate::{NoiseSchedule, ScheduleError};
+
+/// ρ = 7, the value Karras et al. 2022 recommend for their σ grid (§3, Table 1).
+pub const KARRAS_RHO: f64 = 7.0;
+
+/// A validated noise-level grid: at least two finite entries, strictly decreasing, all
+/// positive except that the last may be exactly 0 (the final denoising step to clean data,
+/// as in k-diffusion's samplers).
+///
+/// Serialises as a plain array and re-validates when deserialised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<f64>", into = "Vec<f64>")]
+pub struct SigmaGrid(Vec<f64>);
+
+impl SigmaGrid {
+    /// A user-given grid.
+    ///
+    /// # Errors
+    /// [`ScheduleError::GridTooShort`], [`ScheduleError::GridNonFinite`],
+    /// [`ScheduleError::GridNonPositive`] (σ ≤ 0 anywhere but a final 0),
+    /// [`ScheduleError::GridDuplicate`] or [`ScheduleError::GridNotMonotone`] (any increase),
+    /// each naming the first offending index.
+    pub fn new(sigmas: Vec<f64>) -> Result<Self, ScheduleError> {
+        let last = sigmas.len().saturating_sub(1);
+        for (index, &value) in sigmas.iter().enumerate() {
+            // Finiteness is reported by the monotonicity scan; here only the sign.
+            if value.is_finite() && (value < 0.0 || (value == 0.0 && index != last)) {
+                return Err(ScheduleError::GridNonPositive { index, value });
+            }
+        }
+        let increasing = check_strictly_monotone(&sigmas)?;
+        if increasing {
+            return Err(ScheduleError::GridNotMonotone {
+                index: 1,
+                previous: sigmas[0],
+                value: sigmas[1],
+            });
+        }
+        Ok(Self(sigmas))
+    }
+
+    /// Karras et al. 2022 (Elucidating the Design Space of Diffusion-Based Generative
+    /// Models, eq. (5)): σ_i = (σ_max^{1/ρ} + i/(n−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ for
+    /// i = 0..n−1, followed by a final 0 as in k-diffusion's `get_sigmas_karras`: n + 1
+    /// values. The endpoints are set to exactly σ_max and σ_min. For n = 1 the grid is
+    /// [σ_max, 0] (k-diffusion's `linspace(0, 1, 1) = [0]`).
+    ///
+    /// # Errors
+    /// [`ScheduleError::TooFewSteps`] for n = 0; [`ScheduleError::NonFinite`] /
+    /// [`ScheduleError::NonPositive`] for σ_min, σ_max or ρ; [`ScheduleError::Misordered`]
+    /// for σ_min ≥ σ_max; a grid error if n is so large that neighbours round to equal.
+    pub fn karras(
+        n: usize,
+        sigma_min: f64,
+        sigma_max: f64,
+        rho: f64,
+    ) -> Result<Self, ScheduleError> {
+        check_range(n, sigma_min, sigma_max)?;
+        validate::positive("rho", rho)?;
+        let max_inv_rho = sigma_max.powf(1.0 / rho);
+        let min_inv_rho = sigma_min.powf(1.0 / rho);
+        let mut sigmas: Vec<f64> = linspace(0.0, 1.0, n)
+            .into_iter()
+            .map(|ramp| (max_inv_rho + ramp * (min_inv_rho - max_inv_rho)).powf(rho))
+            .collect();
+        pin_ends_and_append_zero(&mut sigmas, sigma_min, sigma_max);
+        Self::new(sigmas)
+    }
+
+    /// Log-uniform grid: ln σ_i = linspace(ln σ_max, ln σ_min, n), then a final 0
+    /// (k-diffusion `get_sigmas_exponential`; Karras et al. 2022, Table 1, VE column's
+    /// geometric σ). n + 1 values, endpoints exact; n = 1 gives [σ_max, 0].
+    ///
+    /// # Errors
+    /// As [`SigmaGrid::karras`], without ρ.
+    pub fn exponential(n: usize, sigma_min: f64, sigma_max: f64) -> Result<Self, ScheduleError> {
+        check_range(n, sigma_min, sigma_max)?;
+        let mut sigmas: Vec<f64> = linspace(sigma_max.ln(), sigma_min.ln(), n)
+            .into_iter()
+            .map(f64::exp)
+            .collect();
+        pin_ends_and_append_zero(&mut sigmas, sigma_min, sigma_max);
+        Self::new(sigmas)
+    }
+
+    /// σ_i = σ(t_i)/α(t_i) = e^{−λ(t_i)} (Karras et al. 2022, eq. (4)) for the given times,
+    /// i.e. the noise levels of the equivalent α = 1 process. The times must run from noise
+    /// to data so that σ decreases (t decreasing for diffusion, increasing for flow paths).
+    ///
+    /// # Errors
+    /// Any grid error of [`SigmaGrid::new`] on the mapped values, e.g.
+    /// [`ScheduleError::GridNonFinite`] when a time hits λ = −∞.
+    pub fn from_schedule_times<S: NoiseSchedule + ?Sized>(
+        schedule: &S,
+        times: &TimeGrid,
+    ) -> Result<Self, ScheduleError> {
+        Self::new(
+            times
+                .as_slice()
+                .iter()
+                .map(|&t| schedule.edm_sigma(t))
+                .collect(),
+        )
+    }
+
+    /// The values.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.0
+    }
+
+    /// Number of values (steps + 1).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: a valid grid has at least two values.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the last value is exactly 0.
+    pub fn ends_at_zero(&self) -> bool {
+        self.0.last() == Some(&0.0)
+    }
+
+    /// The values, consuming the grid.
+    pub fn into_vec(self) -> Vec<f64> {
+        self.0
+    }
+}
+
+fn check_range(n: usize, sigma_min: f64, sigma_max: f64) -> Result<(), ScheduleError> {
+    validate::at_least("n", n, 1)?;
+    validate::positive("sigma_min", sigma_min)?;
+    validate::positive("sigma_max", sigma_max)?;
+    validate::strictly_below("sigma_min", sigma_min, "sigma_max", sigma_max)
+}
+
+/// Rounding in powf/exp moves the ends by an ulp; pinning them makes σ₀ = σ_max and
+/// σ_{n−1} = σ_min hold exactly, which samplers rely on when matching a training range.
+fn pin_ends_and_append_zero(sigmas: &mut Vec<f64>, sigma_min: f64, sigma_max: f64) {
+    let n = sigmas.len();
+    if n > 1 {
+        sigmas[n - 1] = sigma_min;
+    }
+    if n > 0 {
+        sigmas[0] = sigma_max;
+    }
+    sigmas.push(0.0);
+}
+
+impl TryFrom<Vec<f64>> for SigmaGrid {
+    type Error = ScheduleError;
+
+    fn try_from(v: Vec<f64>) -> Result<Self, Self::Error> {
+        Self::new(v)
+    }
+}
+
+impl From<SigmaGrid> for Vec<f64> {
+    fn from(g: SigmaGrid) -> Self {
+        g.0
+    }
+}

@@ -1,0 +1,36 @@
+//! Counter-based normal draws: a sample's seed and a stream number fix the numbers drawn.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Per-sample seeds derived from one base seed: seed *i* is a SplitMix64 hash of (base, i),
+/// so sample *i* of a batch seeded with `base` equals a batch of one seeded with
+/// `sample_seeds(base, i + 1)[i]`.
+pub fn sample_seeds(base: u64, n: usize) -> Vec<u64> {
+    (0..n as u64)
+        .map(|i| mix(base ^ mix(i.wrapping_add(0x5EED))))
+        .collect()
+}
+
+/// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A ChaCha8 generator on `(seed, stream)`; streams are independent sequences for one seed.
+pub(crate) fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Fills `out` with standard normals from `rng`.
+pub(crate) fn fill_normals(rng: &mut ChaCha8Rng, out: &mut [f64]) {
+    for v in out {
+        *v = StandardNormal.sample(rng);
+    }
+}

@@ -1,0 +1,29 @@
+//! # scoreflow-ode-sde-solvers
+//!
+//! ODE and SDE integrators for score-based generative models, in the style of diffrax
+//! (Kidger 2021, *On Neural Differential Equations*, ch. 5): the vector field ([`OdeTerm`],
+//! [`SdeTerm`]) is separate from the solver; a solver has an order, an `init` and a `step` that
+//! returns the new state, an error estimate where it has one, and its own state; failures are
+//! values ([`SolveError`]).
+//!
+//! States are generic ([`State`]): `f64`, `Vec<f64>`, `ndarray` arrays of `f32`/`f64` (feature
+//! `ndarray`, on by default) and burn tensors on any device (feature `burn`).
+//!
+//! - [`ode`]: Euler, midpoint, Heun, RK4, Bogacki–Shampine 3(2), Dormand–Prince 5(4), Tsit5;
+//!   fixed steps or a PID controller; dense output.
+//! - [`sde`]: Euler–Maruyama, stochastic Heun, SRA1 (strong order 1.5 for additive noise).
+//! - [`brownian`]: per-sample seeded Brownian increments, sequential or as a virtual Brownian
+//!   tree that answers any interval consistently (for adaptive steps).
+
+pub mod brownian;
+mod error;
+pub mod ode;
+pub mod sde;
+mod state;
+mod term;
+
+pub use error::SolveError;
+#[cfg(feature = "ndarray")]
+pub use state::NdReal;
+pub use state::State;
+pub use term::{FnSde, NoiseKind, OdeTerm, SdeTerm};
