@@ -47,7 +47,7 @@ impl<S: State> SequentialBrownian<S> {
             fill_normals(rng, chunk);
             chunk.iter_mut().for_each(|v| *v *= std);
         }
-        self.template.from_f64_like(&self.buffer)
+        self.template.with_host_data(&self.buffer)
     }
 }
 

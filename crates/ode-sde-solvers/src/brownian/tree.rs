@@ -201,8 +201,8 @@ impl<S: State> BrownianSource<S> for VirtualBrownianTree<S> {
             }
         }
         Ok(BrownianIncrement {
-            dw: self.template.from_f64_like(&dw),
-            levy_h: levy_area.then(|| self.template.from_f64_like(&lh)),
+            dw: self.template.with_host_data(&dw),
+            levy_h: levy_area.then(|| self.template.with_host_data(&lh)),
         })
     }
 }

@@ -113,14 +113,14 @@ impl PidController {
         non_negative("dcoeff", self.dcoeff)?;
         positive("safety", self.safety)?;
         positive("factor_min", self.factor_min)?;
-        if !(self.factor_min < 1.0) {
+        if self.factor_min >= 1.0 {
             return Err(InvalidOption {
                 name: "factor_min",
                 value: self.factor_min,
                 reason: "must be < 1",
             });
         }
-        if !(self.factor_max > 1.0) {
+        if self.factor_max.is_nan() || self.factor_max <= 1.0 {
             return Err(InvalidOption {
                 name: "factor_max",
                 value: self.factor_max,
@@ -131,7 +131,7 @@ impl PidController {
             positive("dt0", dt0)?;
         }
         non_negative("dt_min", self.dt_min)?;
-        if !(self.dt_max > 0.0) {
+        if self.dt_max.is_nan() || self.dt_max <= 0.0 {
             return Err(InvalidOption {
                 name: "dt_max",
                 value: self.dt_max,

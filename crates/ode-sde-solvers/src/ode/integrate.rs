@@ -148,7 +148,7 @@ fn validate_grid(grid: &[f64], t0: f64, t1: f64) -> Result<(), SolveError> {
             "a step grid must start at t0 and end at t1".into(),
         ));
     }
-    if grid.windows(2).any(|w| !((w[1] - w[0]) * dir > 0.0)) {
+    if grid.windows(2).any(|w| not_positive((w[1] - w[0]) * dir)) {
         return Err(SolveError::InvalidInterval(
             "a step grid must be strictly monotone".into(),
         ));
@@ -292,7 +292,7 @@ fn initial_step<S: State, T: OdeTerm<S>>(
     stats.nfe += 1;
     let d2 = S::error_norm(&f1.add_scaled(-1.0, &f0), y0, y0, pid.rtol, pid.atol) / h0;
     let d = d1.max(d2);
-    let h1 = if !(d > 1e-15) {
+    let h1 = if d.is_nan() || d <= 1e-15 {
         (h0 * 1e-3).max(1e-6)
     } else {
         (0.01 / d).powf(1.0 / error_order as f64)
@@ -430,4 +430,9 @@ impl<S: State> Saver<S> {
             stats,
         }
     }
+}
+
+/// `v <= 0` or NaN: a grid step that does not advance.
+pub(crate) fn not_positive(v: f64) -> bool {
+    v.is_nan() || v <= 0.0
 }

@@ -47,7 +47,7 @@ static TABLEAU: ButcherTableau = ButcherTableau {
     b: &[B[0], B[1], B[2], B[3], B[4], B[5], 0.0],
     // The paper's error weights b̃ (only |y_err| enters the controller, so their sign is moot).
     b_error: Some(&[
-        -0.001_780_011_052_225_777_1,
+        -0.001_780_011_052_225_777,
         -0.000_816_434_459_656_746_9,
         0.007_880_878_010_261_995,
         -0.144_711_007_173_262_9,

@@ -48,7 +48,7 @@ impl<const D: usize> State for Tensor<D> {
         }
     }
 
-    fn from_f64_like(&self, data: &[f64]) -> Self {
+    fn with_host_data(&self, data: &[f64]) -> Self {
         let data = TensorData::new(data.to_vec(), self.shape());
         Tensor::from_data(data, &self.device())
     }

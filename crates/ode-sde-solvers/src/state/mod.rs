@@ -47,7 +47,7 @@ pub trait State: Clone {
     /// A state of the same shape and device as `self` holding `data` (row-major, samples first).
     ///
     /// `data.len()` must equal `n·d` from [`State::batch_layout`]; Brownian sources guarantee it.
-    fn from_f64_like(&self, data: &[f64]) -> Self;
+    fn with_host_data(&self, data: &[f64]) -> Self;
 
     /// The elements as `f64`, row-major (synchronises a device state with the host).
     fn to_f64_vec(&self) -> Vec<f64>;

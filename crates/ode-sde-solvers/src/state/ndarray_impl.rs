@@ -76,7 +76,7 @@ impl<A: NdReal, D: Dimension> State for Array<A, D> {
     fn mul_elementwise(mut self, other: &Self) -> Self {
         Zip::from(&mut self)
             .and(other)
-            .for_each(|y, &g| *y = *y * g);
+            .for_each(|y, &g| *y *= g);
         self
     }
 
@@ -106,10 +106,10 @@ impl<A: NdReal, D: Dimension> State for Array<A, D> {
         }
     }
 
-    fn from_f64_like(&self, data: &[f64]) -> Self {
+    fn with_host_data(&self, data: &[f64]) -> Self {
         let flat: Vec<A> = data.iter().map(|&v| A::from_coefficient(v)).collect();
         Array::from_shape_vec(self.raw_dim(), flat)
-            .expect("from_f64_like: data length must match the state's element count")
+            .expect("with_host_data: data length must match the state's element count")
     }
 
     fn to_f64_vec(&self) -> Vec<f64> {

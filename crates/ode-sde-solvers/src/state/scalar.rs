@@ -21,7 +21,7 @@ impl State for f64 {
     fn batch_layout(&self) -> (usize, usize) {
         (1, 1)
     }
-    fn from_f64_like(&self, data: &[f64]) -> Self {
+    fn with_host_data(&self, data: &[f64]) -> Self {
         data[0]
     }
     fn to_f64_vec(&self) -> Vec<f64> {
@@ -57,7 +57,7 @@ impl State for Vec<f64> {
     fn batch_layout(&self) -> (usize, usize) {
         (self.len(), 1)
     }
-    fn from_f64_like(&self, data: &[f64]) -> Self {
+    fn with_host_data(&self, data: &[f64]) -> Self {
         data.to_vec()
     }
     fn to_f64_vec(&self) -> Vec<f64> {
