@@ -9,12 +9,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use burn::prelude::*;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ndarray::Array1;
-use scoreflow::solvers::brownian::{sample_seeds, SequentialBrownian};
+use scoreflow::solvers::brownian::BrownianSource;
+use scoreflow::solvers::brownian::{SequentialBrownian, sample_seeds};
 use scoreflow::solvers::ode::{Bosh3, Dopri5, Euler, Heun, Midpoint, OdeSolver, Rk4, Tsit5};
 use scoreflow::solvers::sde::{EulerMaruyama, SdeSolver, Sra1, StochasticHeun};
-use scoreflow::solvers::brownian::BrownianSource;
 use scoreflow::solvers::{FnSde, State};
 
 const SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
@@ -23,7 +23,12 @@ fn decay<S: State>(_: f64, y: &S) -> S {
     y.clone().scale(-1.0)
 }
 
-fn bench_ode<S: State, M: OdeSolver<S>>(c: &mut Criterion, backend: &str, solver: M, make: &dyn Fn(usize) -> S) {
+fn bench_ode<S: State, M: OdeSolver<S>>(
+    c: &mut Criterion,
+    backend: &str,
+    solver: M,
+    make: &dyn Fn(usize) -> S,
+) {
     let mut group = c.benchmark_group(format!("ode_step/{}/{backend}", solver.name()));
     for n in SIZES {
         let y = make(n);
@@ -35,7 +40,12 @@ fn bench_ode<S: State, M: OdeSolver<S>>(c: &mut Criterion, backend: &str, solver
     group.finish();
 }
 
-fn bench_sde<S: State, M: SdeSolver<S>>(c: &mut Criterion, backend: &str, solver: M, make: &dyn Fn(usize) -> S) {
+fn bench_sde<S: State, M: SdeSolver<S>>(
+    c: &mut Criterion,
+    backend: &str,
+    solver: M,
+    make: &dyn Fn(usize) -> S,
+) {
     let mut group = c.benchmark_group(format!("sde_step/{}/{backend}", solver.name()));
     let sde = FnSde::additive(decay::<S>, |_: f64, _: &S, dw: S| dw.scale(0.5));
     for n in SIZES {
@@ -56,7 +66,10 @@ fn ndarray_state(n: usize) -> Array1<f32> {
 }
 
 fn burn_state(n: usize) -> Tensor<1> {
-    Tensor::from_data(TensorData::new(ndarray_state(n).to_vec(), [n]), &Device::flex())
+    Tensor::from_data(
+        TensorData::new(ndarray_state(n).to_vec(), [n]),
+        &Device::flex(),
+    )
 }
 
 fn memory_bound(c: &mut Criterion) {
@@ -64,7 +77,9 @@ fn memory_bound(c: &mut Criterion) {
     for n in SIZES {
         let src = ndarray_state(n);
         let mut dst = ndarray_state(n);
-        group.bench_with_input(BenchmarkId::from_parameter(n), &src, |b, src| b.iter(|| dst.assign(black_box(src))));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &src, |b, src| {
+            b.iter(|| dst.assign(black_box(src)))
+        });
     }
     group.finish();
     let mut group = c.benchmark_group("copy/burn-flex");

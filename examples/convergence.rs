@@ -7,7 +7,7 @@
 
 use ndarray::Array1;
 use scoreflow::solvers::ode::{
-    integrate, Bosh3, Dopri5, Euler, Heun, Midpoint, OdeSolver, Rk4, SaveAt, SolveOptions, Tsit5,
+    Bosh3, Dopri5, Euler, Heun, Midpoint, OdeSolver, Rk4, SaveAt, SolveOptions, Tsit5, integrate,
 };
 
 const OMEGA: f64 = 5.0;
@@ -37,7 +37,11 @@ fn row<M: OdeSolver<Array1<f64>>>(solver: M, steps: [usize; 5]) {
     let xs: Vec<f64> = steps.iter().map(|&n| (T_END / n as f64).ln()).collect();
     let ys: Vec<f64> = errs.iter().map(|e| e.ln()).collect();
     let (mx, my) = (xs.iter().sum::<f64>() / 5.0, ys.iter().sum::<f64>() / 5.0);
-    let slope = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>()
+    let slope = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| (x - mx) * (y - my))
+        .sum::<f64>()
         / xs.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
     println!(
         "{:<9} {:>6} {:>9.3} {:>12.3e} {:>12.3e}",
@@ -50,7 +54,10 @@ fn row<M: OdeSolver<Array1<f64>>>(solver: M, steps: [usize; 5]) {
 }
 
 fn main() {
-    println!("{:<9} {:>6} {:>9} {:>12} {:>12}", "solver", "theory", "measured", "err coarse", "err fine");
+    println!(
+        "{:<9} {:>6} {:>9} {:>12} {:>12}",
+        "solver", "theory", "measured", "err coarse", "err fine"
+    );
     row(Euler, [1280, 2560, 5120, 10240, 20480]);
     row(Midpoint, [320, 453, 640, 905, 1280]);
     row(Heun, [320, 453, 640, 905, 1280]);

@@ -58,6 +58,9 @@ pub enum SolveError {
         /// Why it cannot be answered.
         reason: &'static str,
     },
+    /// No sampler has this name.
+    #[error("unknown sampler `{0}` (known: {known})", known = crate::samplers::SAMPLER_NAMES.join(", "))]
+    UnknownSampler(String),
     /// The seeds given do not match the state's batch.
     #[error("{seeds} seeds given for a state of {samples} samples")]
     SeedCount {

@@ -12,16 +12,21 @@
 //! - [`ode`]: Euler, midpoint, Heun, RK4, Bogacki–Shampine 3(2), Dormand–Prince 5(4), Tsit5;
 //!   fixed steps or a PID controller; dense output.
 //! - [`sde`]: Euler–Maruyama, stochastic Heun, SRA1 (strong order 1.5 for additive noise).
+//! - [`samplers`]: σ-grid diffusion samplers on a [`Denoiser`] (k-diffusion, DPM-Solver,
+//!   UniPC, score_sde families).
 //! - [`brownian`]: per-sample seeded Brownian increments, sequential or as a virtual Brownian
 //!   tree that answers any interval consistently (for adaptive steps).
 
 pub mod brownian;
+mod denoiser;
 mod error;
 pub mod ode;
+pub mod samplers;
 pub mod sde;
 mod state;
 mod term;
 
+pub use denoiser::{CountingDenoiser, Denoiser};
 pub use error::SolveError;
 #[cfg(feature = "ndarray")]
 pub use state::NdReal;

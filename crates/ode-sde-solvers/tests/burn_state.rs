@@ -4,9 +4,9 @@
 
 use burn::prelude::*;
 use ndarray::Array2;
-use scoreflow_ode_sde_solvers::brownian::{sample_seeds, SequentialBrownian, VirtualBrownianTree};
-use scoreflow_ode_sde_solvers::ode::{integrate, Dopri5, Rk4, SolveOptions};
-use scoreflow_ode_sde_solvers::sde::{integrate_sde, EulerMaruyama, Sra1};
+use scoreflow_ode_sde_solvers::brownian::{SequentialBrownian, VirtualBrownianTree, sample_seeds};
+use scoreflow_ode_sde_solvers::ode::{Dopri5, Rk4, SolveOptions, integrate};
+use scoreflow_ode_sde_solvers::sde::{EulerMaruyama, Sra1, integrate_sde};
 use scoreflow_ode_sde_solvers::{FnSde, State};
 
 const N: usize = 6;
@@ -38,7 +38,15 @@ fn ode_on_burn_matches_ndarray() {
     let f_nd = |t: f64, y: &Array2<f64>| y.mapv(|v| -v + t.sin() * v * v);
     let f_burn = |t: f64, y: &Tensor<2>| y.clone().neg() + y.clone().square().mul_scalar(t.sin());
     let nd = integrate(&f_nd, &Rk4, 0.0, 3.0, start(), &SolveOptions::steps(60)).unwrap();
-    let bt = integrate(&f_burn, &Rk4, 0.0, 3.0, to_tensor(&start()), &SolveOptions::steps(60)).unwrap();
+    let bt = integrate(
+        &f_burn,
+        &Rk4,
+        0.0,
+        3.0,
+        to_tensor(&start()),
+        &SolveOptions::steps(60),
+    )
+    .unwrap();
     assert!(rel_diff(bt.last().unwrap(), nd.last().unwrap()) < 1e-5);
 
     let opts = SolveOptions::adaptive(1e-5, 1e-5);
@@ -52,7 +60,10 @@ fn ode_on_burn_matches_ndarray() {
 #[test]
 fn sde_on_burn_matches_ndarray() {
     let seeds = sample_seeds(7, N);
-    let nd_sde = FnSde::additive(|_: f64, y: &Array2<f64>| y * -1.0, |t: f64, _: &Array2<f64>, dw: Array2<f64>| dw * (0.5 + t));
+    let nd_sde = FnSde::additive(
+        |_: f64, y: &Array2<f64>| y * -1.0,
+        |t: f64, _: &Array2<f64>, dw: Array2<f64>| dw * (0.5 + t),
+    );
     let bt_sde = FnSde::additive(
         |_: f64, y: &Tensor<2>| y.clone().neg(),
         |t: f64, _: &Tensor<2>, dw: Tensor<2>| dw.mul_scalar(0.5 + t),
@@ -60,14 +71,42 @@ fn sde_on_burn_matches_ndarray() {
     let mut bm_nd = SequentialBrownian::new(&start(), &seeds).unwrap();
     let mut bm_bt = SequentialBrownian::new(&to_tensor(&start()), &seeds).unwrap();
     let opts = SolveOptions::steps(50);
-    let nd = integrate_sde(&nd_sde, &EulerMaruyama, 0.0, 1.0, start(), &mut bm_nd, &opts).unwrap();
-    let bt = integrate_sde(&bt_sde, &EulerMaruyama, 0.0, 1.0, to_tensor(&start()), &mut bm_bt, &opts).unwrap();
+    let nd = integrate_sde(
+        &nd_sde,
+        &EulerMaruyama,
+        0.0,
+        1.0,
+        start(),
+        &mut bm_nd,
+        &opts,
+    )
+    .unwrap();
+    let bt = integrate_sde(
+        &bt_sde,
+        &EulerMaruyama,
+        0.0,
+        1.0,
+        to_tensor(&start()),
+        &mut bm_bt,
+        &opts,
+    )
+    .unwrap();
     assert!(rel_diff(bt.last().unwrap(), nd.last().unwrap()) < 1e-5);
 
     let mut tree_nd = VirtualBrownianTree::new(&start(), 0.0, 1.0, 1e-4, &seeds).unwrap();
-    let mut tree_bt = VirtualBrownianTree::new(&to_tensor(&start()), 0.0, 1.0, 1e-4, &seeds).unwrap();
+    let mut tree_bt =
+        VirtualBrownianTree::new(&to_tensor(&start()), 0.0, 1.0, 1e-4, &seeds).unwrap();
     let nd = integrate_sde(&nd_sde, &Sra1, 0.0, 1.0, start(), &mut tree_nd, &opts).unwrap();
-    let bt = integrate_sde(&bt_sde, &Sra1, 0.0, 1.0, to_tensor(&start()), &mut tree_bt, &opts).unwrap();
+    let bt = integrate_sde(
+        &bt_sde,
+        &Sra1,
+        0.0,
+        1.0,
+        to_tensor(&start()),
+        &mut tree_bt,
+        &opts,
+    )
+    .unwrap();
     assert!(rel_diff(bt.last().unwrap(), nd.last().unwrap()) < 1e-5);
 }
 

@@ -72,7 +72,8 @@ where
             if g.len() < 2
                 || g[0] != t0
                 || g[g.len() - 1] != t1
-                || g.windows(2).any(|w| crate::ode::not_positive((w[1] - w[0]) * dir))
+                || g.windows(2)
+                    .any(|w| crate::ode::not_positive((w[1] - w[0]) * dir))
             {
                 return Err(SolveError::InvalidInterval(
                     "a step grid must run strictly monotonically from t0 to t1".into(),

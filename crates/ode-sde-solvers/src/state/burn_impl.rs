@@ -39,6 +39,15 @@ impl<const D: usize> State for Tensor<D> {
         self.clone().square().mean().into_scalar::<f64>().sqrt()
     }
 
+    fn mean_sample_norm(&self) -> f64 {
+        let (n, m) = self.batch_layout();
+        if n == 0 {
+            return 0.0;
+        }
+        let flat: Tensor<2> = self.clone().reshape([n, m]);
+        flat.square().sum_dim(1).sqrt().mean().into_scalar::<f64>()
+    }
+
     fn batch_layout(&self) -> (usize, usize) {
         let dims = self.dims();
         match dims.first() {

@@ -41,6 +41,10 @@ pub trait State: Clone {
     /// The root-mean-square of the elements (used to choose a first step size).
     fn rms(&self) -> f64;
 
+    /// The mean over samples of each sample's Euclidean norm, (1/n) Σᵢ ‖yᵢ‖₂ (score_sde's
+    /// Langevin step size uses it; reads a device state back).
+    fn mean_sample_norm(&self) -> f64;
+
     /// `(number of samples, elements per sample)`; see the module docs for the layout.
     fn batch_layout(&self) -> (usize, usize);
 

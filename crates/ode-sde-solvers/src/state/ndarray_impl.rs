@@ -74,9 +74,7 @@ impl<A: NdReal, D: Dimension> State for Array<A, D> {
     }
 
     fn mul_elementwise(mut self, other: &Self) -> Self {
-        Zip::from(&mut self)
-            .and(other)
-            .for_each(|y, &g| *y *= g);
+        Zip::from(&mut self).and(other).for_each(|y, &g| *y *= g);
         self
     }
 
@@ -96,6 +94,18 @@ impl<A: NdReal, D: Dimension> State for Array<A, D> {
     fn rms(&self) -> f64 {
         let sum: f64 = self.iter().map(|v| v.widen().powi(2)).sum();
         (sum / self.len().max(1) as f64).sqrt()
+    }
+
+    fn mean_sample_norm(&self) -> f64 {
+        let (n, m) = self.batch_layout();
+        if n == 0 {
+            return 0.0;
+        }
+        let flat: Vec<f64> = self.iter().map(|v| v.widen()).collect();
+        flat.chunks(m.max(1))
+            .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .sum::<f64>()
+            / n as f64
     }
 
     fn batch_layout(&self) -> (usize, usize) {

@@ -18,6 +18,9 @@ impl State for f64 {
     fn rms(&self) -> f64 {
         self.abs()
     }
+    fn mean_sample_norm(&self) -> f64 {
+        self.abs()
+    }
     fn batch_layout(&self) -> (usize, usize) {
         (1, 1)
     }
@@ -53,6 +56,9 @@ impl State for Vec<f64> {
     }
     fn rms(&self) -> f64 {
         (self.iter().map(|v| v * v).sum::<f64>() / self.len().max(1) as f64).sqrt()
+    }
+    fn mean_sample_norm(&self) -> f64 {
+        self.iter().map(|v| v.abs()).sum::<f64>() / self.len().max(1) as f64
     }
     fn batch_layout(&self) -> (usize, usize) {
         (self.len(), 1)

@@ -12,3 +12,5 @@ pub fn loglog_slope(hs: &[f64], errs: &[f64]) -> f64 {
     let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
     sxy / sxx
 }
+
+pub mod gaussian;

@@ -1,0 +1,183 @@
+//! Samplers on explicit σ grids, in the style of k-diffusion: each one a short function of
+//! (denoiser, x, σ grid), one file each, behind [`Sampler`].
+//!
+//! All samplers work in the α = 1 ("EDM") variables x = x₀ + σε with a [`Denoiser`]. A grid may
+//! end in σ = 0: the step to 0 returns the denoised value (as k-diffusion does). Coefficients are
+//! computed in `f64` on the host from the grid; the state only sees linear combinations, so no
+//! sampler reads a device tensor back inside its loop (except `pc`, whose Langevin step size
+//! depends on the current score's norm, as in score_sde).
+//!
+//! Theoretical orders below are global orders of the deterministic samplers on smooth problems
+//! *including* their warm-up steps: a multistep method whose first step is Euler has global
+//! order ≤ 2 whatever its interior order, because that one step's O(h²) local error is never
+//! recovered.
+
+mod euler;
+mod heun;
+mod noise;
+mod registry;
+
+pub use euler::Euler;
+pub use heun::Heun;
+pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};
+pub use registry::{SAMPLER_NAMES, SamplerOptions, by_name};
+
+use scoreflow_noise_schedules::SigmaGrid;
+
+use crate::SolveError;
+use crate::denoiser::Denoiser;
+use crate::state::State;
+
+/// What a sampler reports after each denoiser call on the main grid.
+pub struct StepInfo<'a, S> {
+    /// Step index into the grid.
+    pub i: usize,
+    /// σᵢ.
+    pub sigma: f64,
+    /// The noise level the model was evaluated at (σ̂ ≥ σᵢ with churn).
+    pub sigma_hat: f64,
+    /// The state the model saw.
+    pub x: &'a S,
+    /// D(x; σ̂).
+    pub denoised: &'a S,
+}
+
+/// Per-call inputs besides the model, the starting point and the grid.
+pub struct SampleContext<'a, S> {
+    /// Fresh noise for stochastic samplers (ignored by deterministic ones).
+    pub noise: Option<&'a mut dyn NoiseSampler<S>>,
+    /// Called once per grid step with the model's view.
+    pub callback: Option<&'a mut dyn FnMut(&StepInfo<'_, S>)>,
+}
+
+impl<S> Default for SampleContext<'_, S> {
+    fn default() -> Self {
+        Self {
+            noise: None,
+            callback: None,
+        }
+    }
+}
+
+impl<S> SampleContext<'_, S> {
+    pub(crate) fn report(&mut self, info: StepInfo<'_, S>) {
+        if let Some(cb) = self.callback.as_mut() {
+            cb(&info);
+        }
+    }
+
+    pub(crate) fn noise(
+        &mut self,
+        sampler: &'static str,
+        sigma: f64,
+        sigma_next: f64,
+    ) -> Result<S, SolveError> {
+        match self.noise.as_mut() {
+            Some(n) => n.sample(sigma, sigma_next),
+            None => Err(SolveError::Unsupported {
+                solver: sampler,
+                reason: "a stochastic sampler needs a noise source",
+            }),
+        }
+    }
+}
+
+/// A sampler: integrates from x at σ₀ = `sigmas[0]` down the grid and returns the final state
+/// (x̂₀ when the grid ends in 0).
+pub trait Sampler<S: State> {
+    /// The name the CLI knows it by, e.g. `"dpmpp-2m"`.
+    fn name(&self) -> &'static str;
+
+    /// Global order of a deterministic sampler on a smooth problem (with its warm-up), `None` for
+    /// stochastic samplers.
+    fn order(&self) -> Option<f64>;
+
+    /// Whether the sampler draws noise.
+    fn is_stochastic(&self) -> bool {
+        self.order().is_none()
+    }
+
+    /// Runs the sampler.
+    fn sample(
+        &self,
+        model: &dyn Denoiser<S>,
+        x: S,
+        sigmas: &SigmaGrid,
+        ctx: &mut SampleContext<'_, S>,
+    ) -> Result<S, SolveError>;
+}
+
+/// The Karras ODE derivative d = (x − D)/σ (k-diffusion's `to_d`).
+pub(crate) fn to_d<S: State>(x: &S, sigma: f64, denoised: &S) -> S {
+    x.clone().lincomb(1.0 / sigma, &[(-1.0 / sigma, denoised)])
+}
+
+/// Karras et al. 2022, Algorithm 2's churn: γᵢ = min(S_churn/N, √2 − 1) for σᵢ ∈ [S_tmin, S_tmax].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Churn {
+    /// S_churn: total added noise over the grid.
+    pub s_churn: f64,
+    /// S_tmin.
+    pub s_tmin: f64,
+    /// S_tmax.
+    pub s_tmax: f64,
+    /// S_noise: scale of the added noise.
+    pub s_noise: f64,
+}
+
+impl Default for Churn {
+    fn default() -> Self {
+        Self {
+            s_churn: 0.0,
+            s_tmin: 0.0,
+            s_tmax: f64::INFINITY,
+            s_noise: 1.0,
+        }
+    }
+}
+
+impl Churn {
+    /// γ for step i of a grid with `steps` steps.
+    pub(crate) fn gamma(&self, sigma: f64, steps: usize) -> f64 {
+        if self.s_churn > 0.0 && self.s_tmin <= sigma && sigma <= self.s_tmax {
+            (self.s_churn / steps as f64).min(2f64.sqrt() - 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Raises x from σ to σ̂ = σ(1 + γ) by adding fresh noise; returns (x, σ̂).
+    pub(crate) fn apply<S: State>(
+        &self,
+        name: &'static str,
+        x: S,
+        sigma: f64,
+        sigma_next: f64,
+        steps: usize,
+        ctx: &mut SampleContext<'_, S>,
+    ) -> Result<(S, f64), SolveError> {
+        let gamma = self.gamma(sigma, steps);
+        let sigma_hat = sigma * (gamma + 1.0);
+        if gamma > 0.0 {
+            let eps = ctx.noise(name, sigma, sigma_next)?;
+            let scale = self.s_noise * (sigma_hat * sigma_hat - sigma * sigma).sqrt();
+            Ok((x.add_scaled(scale, &eps), sigma_hat))
+        } else {
+            Ok((x, sigma_hat))
+        }
+    }
+}
+
+/// k-diffusion's `get_ancestral_step`: the (σ_down, σ_up) that split a step σ → σ_next into a
+/// deterministic step to σ_down and fresh noise of scale σ_up, with
+/// σ_up = min(σ_next, η·√(σ_next²(σ² − σ_next²)/σ²)) and σ_down = √(σ_next² − σ_up²).
+pub fn ancestral_step(sigma: f64, sigma_next: f64, eta: f64) -> (f64, f64) {
+    if eta == 0.0 {
+        return (sigma_next, 0.0);
+    }
+    let up = (eta
+        * (sigma_next * sigma_next * (sigma * sigma - sigma_next * sigma_next) / (sigma * sigma))
+            .sqrt())
+    .min(sigma_next);
+    ((sigma_next * sigma_next - up * up).sqrt(), up)
+}
