@@ -20,6 +20,7 @@
 pub mod brownian;
 mod denoiser;
 mod error;
+pub mod likelihood;
 pub mod ode;
 pub mod samplers;
 pub mod sde;

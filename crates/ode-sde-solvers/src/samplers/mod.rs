@@ -12,15 +12,45 @@
 //! order ≤ 2 whatever its interior order, because that one step's O(h²) local error is never
 //! recovered.
 
+mod ddim;
+mod ddpm;
+mod dpm2;
+mod dpm_solver;
+mod dpmpp_2m;
+mod dpmpp_2m_sde;
+mod dpmpp_2s_ancestral;
+mod dpmpp_3m;
+mod dpmpp_3m_sde;
+mod dpmpp_sde;
 mod euler;
+mod euler_ancestral;
 mod heun;
+mod lms;
 mod noise;
+mod pc;
 mod registry;
+mod rk45;
+mod unipc;
 
+pub use ddim::Ddim;
+pub use ddpm::Ddpm;
+pub use dpm_solver::DpmSolver;
+pub use dpm2::Dpm2;
+pub use dpmpp_2m::DpmPP2M;
+pub use dpmpp_2m_sde::{DpmPP2MSde, DpmPP2MSdeSolver};
+pub use dpmpp_2s_ancestral::DpmPP2SAncestral;
+pub use dpmpp_3m::DpmPP3M;
+pub use dpmpp_3m_sde::DpmPP3MSde;
+pub use dpmpp_sde::DpmPPSde;
 pub use euler::Euler;
+pub use euler_ancestral::EulerAncestral;
 pub use heun::Heun;
+pub use lms::Lms;
 pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};
+pub use pc::{Pc, PcPredictor};
 pub use registry::{SAMPLER_NAMES, SamplerOptions, by_name};
+pub use rk45::Rk45;
+pub use unipc::{UniPc, UniPcVariant};
 
 use scoreflow_noise_schedules::SigmaGrid;
 
@@ -42,12 +72,15 @@ pub struct StepInfo<'a, S> {
     pub denoised: &'a S,
 }
 
+/// A per-step observer of a sampler (see [`StepInfo`]).
+pub type StepCallback<'a, S> = dyn FnMut(&StepInfo<'_, S>) + 'a;
+
 /// Per-call inputs besides the model, the starting point and the grid.
 pub struct SampleContext<'a, S> {
     /// Fresh noise for stochastic samplers (ignored by deterministic ones).
     pub noise: Option<&'a mut dyn NoiseSampler<S>>,
     /// Called once per grid step with the model's view.
-    pub callback: Option<&'a mut dyn FnMut(&StepInfo<'_, S>)>,
+    pub callback: Option<&'a mut StepCallback<'a, S>>,
 }
 
 impl<S> Default for SampleContext<'_, S> {

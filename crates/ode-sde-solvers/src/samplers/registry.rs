@@ -40,7 +40,25 @@ pub const SAMPLER_NAMES: &[&str] = &[
     "euler",
     "heun",
     // -- deterministic samplers (helper A) --
+    "dpm2",
+    "lms",
+    "dpmpp-2m",
+    "dpmpp-3m",
+    "dpm-solver-1",
+    "dpm-solver-2",
+    "dpm-solver-3",
+    "unipc-bh1",
+    "unipc-bh2",
+    "rk45",
     // -- stochastic samplers (helper B) --
+    "euler-ancestral",
+    "ddim",
+    "ddpm",
+    "dpmpp-2s-ancestral",
+    "dpmpp-sde",
+    "dpmpp-2m-sde",
+    "dpmpp-3m-sde",
+    "pc",
 ];
 
 /// The sampler called `name`, configured from `options`.
@@ -56,7 +74,73 @@ pub fn by_name<S: State + 'static>(
             churn: options.churn,
         }),
         // -- deterministic samplers (helper A) --
+        "dpm2" => Box::new(super::Dpm2 {
+            churn: options.churn,
+        }),
+        "lms" => Box::new(super::Lms { order: 4 }),
+        "dpmpp-2m" => Box::new(super::DpmPP2M),
+        "dpmpp-3m" => Box::new(super::DpmPP3M),
+        "dpm-solver-1" => Box::new(super::DpmSolver { order: 1 }),
+        "dpm-solver-2" => Box::new(super::DpmSolver { order: 2 }),
+        "dpm-solver-3" | "dpm-solver" => Box::new(super::DpmSolver { order: 3 }),
+        "unipc-bh1-1" => Box::new(super::UniPc {
+            variant: super::UniPcVariant::Bh1,
+            order: 1,
+        }),
+        "unipc-bh1" | "unipc-bh1-2" => Box::new(super::UniPc {
+            variant: super::UniPcVariant::Bh1,
+            order: 2,
+        }),
+        "unipc-bh1-3" => Box::new(super::UniPc {
+            variant: super::UniPcVariant::Bh1,
+            order: 3,
+        }),
+        "unipc-bh2-1" => Box::new(super::UniPc {
+            variant: super::UniPcVariant::Bh2,
+            order: 1,
+        }),
+        "unipc-bh2" | "unipc-bh2-2" => Box::new(super::UniPc {
+            variant: super::UniPcVariant::Bh2,
+            order: 2,
+        }),
+        "unipc-bh2-3" => Box::new(super::UniPc {
+            variant: super::UniPcVariant::Bh2,
+            order: 3,
+        }),
+        "rk45" => Box::new(super::Rk45 {
+            rtol: options.rtol,
+            atol: options.atol,
+        }),
         // -- stochastic samplers (helper B) --
+        "euler-ancestral" => Box::new(super::EulerAncestral {
+            eta: options.eta,
+            s_noise: 1.0,
+        }),
+        "ddim" => Box::new(super::Ddim { eta: options.eta }),
+        "ddpm" => Box::new(super::Ddpm),
+        "dpmpp-2s-ancestral" => Box::new(super::DpmPP2SAncestral {
+            eta: options.eta,
+            s_noise: 1.0,
+        }),
+        "dpmpp-sde" => Box::new(super::DpmPPSde {
+            eta: options.eta,
+            s_noise: 1.0,
+            r: 0.5,
+        }),
+        "dpmpp-2m-sde" => Box::new(super::DpmPP2MSde {
+            eta: options.eta,
+            s_noise: 1.0,
+            solver: super::DpmPP2MSdeSolver::Midpoint,
+        }),
+        "dpmpp-3m-sde" => Box::new(super::DpmPP3MSde {
+            eta: options.eta,
+            s_noise: 1.0,
+        }),
+        "pc" => Box::new(super::Pc {
+            predictor: super::PcPredictor::ReverseDiffusion,
+            snr: options.snr,
+            corrector_steps: options.corrector_steps,
+        }),
         _ => return Err(SolveError::UnknownSampler(name.to_string())),
     };
     Ok(sampler)

@@ -1,0 +1,35 @@
+//! Every way a command can fail, each printed as one readable line.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// A command's failure.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// Reading or writing a file.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An argument out of its domain.
+    #[error("invalid --{name}: {message}")]
+    Argument {
+        /// The option's name.
+        name: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The target mixture.
+    #[error("target: {0}")]
+    Target(#[from] scoreflow_score_matching::analytic::MixtureError),
+    /// A schedule or grid.
+    #[error("grid: {0}")]
+    Schedule(#[from] scoreflow_noise_schedules::ScheduleError),
+    /// A solver or sampler.
+    #[error("{0}")]
+    Solve(#[from] scoreflow_ode_sde_solvers::SolveError),
+}
