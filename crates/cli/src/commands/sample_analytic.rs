@@ -11,6 +11,7 @@ use crate::npy::{read_matrix, write_matrix};
 
 /// Arguments of `sample-analytic`.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// A mixture JSON file ({"weights", "means", "covs"}) or a built-in name (ring8, grid25, gauss16d).
     #[arg(long)]

@@ -1,0 +1,348 @@
+//! The `sample-analytic` / `nll-analytic` contract, run through the built binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::{read_npy, write_npy};
+use scoreflow_score_matching::analytic::GaussianMixture;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scoreflow"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// Deterministic standard-normal-like noise (Box–Muller on a fixed low-discrepancy sequence).
+fn noise(n: usize, d: usize) -> Array2<f64> {
+    Array2::from_shape_fn((n, d), |(i, j)| {
+        let u1 = ((i * d + j) as f64 * 0.754_877_666 + 0.1).fract().max(1e-9);
+        let u2 = ((i * d + j) as f64 * 0.569_840_29 + 0.3).fract();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    })
+}
+
+fn write(dir: &Path, name: &str, a: &Array2<f64>) -> PathBuf {
+    let p = dir.join(name);
+    write_npy(&p, a).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn assert_one_line_error(out: &Output, what: &str) {
+    assert!(!out.status.success(), "{what}: expected failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{what}: stderr must be one line, got {err:?}"
+    );
+}
+
+#[test]
+fn sample_analytic_writes_samples_and_a_json_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = write(dir.path(), "z.npy", &noise(64, 2));
+    let out_path = dir.path().join("x.npy");
+    let out = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "euler",
+        "--steps",
+        "10",
+        "--noise",
+        s(&z),
+        "--out",
+        s(&out_path),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(json["sampler"], "euler");
+    assert_eq!(json["steps"], 10);
+    assert_eq!(json["nfe"], 10);
+    assert!(json["seconds"].as_f64().unwrap() >= 0.0);
+    let x: Array2<f64> = read_npy(&out_path).unwrap();
+    assert_eq!(x.dim(), (64, 2));
+    // Samples of ring8 lie near radius 4.
+    let mean_r = x
+        .rows()
+        .into_iter()
+        .map(|r| (r[0] * r[0] + r[1] * r[1]).sqrt())
+        .sum::<f64>()
+        / 64.0;
+    assert!((mean_r - 4.0).abs() < 0.5, "mean radius {mean_r}");
+}
+
+/// The same seed gives the same samples whatever the batch size: sample i depends only on its
+/// own noise row and on (seed, i).
+#[test]
+fn stochastic_samples_do_not_depend_on_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = noise(8, 2);
+    let z8 = write(dir.path(), "z8.npy", &z);
+    let z3 = write(
+        dir.path(),
+        "z3.npy",
+        &z.slice(ndarray::s![..3, ..]).to_owned(),
+    );
+    for sampler in ["euler-ancestral", "dpmpp-2m-sde", "ddpm"] {
+        let (o8, o3) = (dir.path().join("o8.npy"), dir.path().join("o3.npy"));
+        for (zp, op) in [(&z8, &o8), (&z3, &o3)] {
+            let out = run(&[
+                "sample-analytic",
+                "--target",
+                "grid25",
+                "--sampler",
+                sampler,
+                "--steps",
+                "12",
+                "--noise",
+                s(zp),
+                "--seed",
+                "7",
+                "--out",
+                s(op),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let (a, b): (Array2<f64>, Array2<f64>) = (read_npy(&o8).unwrap(), read_npy(&o3).unwrap());
+        assert_eq!(a.slice(ndarray::s![..3, ..]), b, "{sampler}");
+        // A different seed changes the samples.
+        let o = dir.path().join("o.npy");
+        run(&[
+            "sample-analytic",
+            "--target",
+            "grid25",
+            "--sampler",
+            sampler,
+            "--steps",
+            "12",
+            "--noise",
+            s(&z3),
+            "--seed",
+            "8",
+            "--out",
+            s(&o),
+        ]);
+        let c: Array2<f64> = read_npy(&o).unwrap();
+        assert_ne!(b, c, "{sampler}");
+    }
+}
+
+/// Flow samplers start at x(0) = z and reach the data: fm-dopri5 at tight tolerance lands on
+/// the same points as fm-rk4 with many steps.
+#[test]
+fn flow_samplers_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = write(dir.path(), "z.npy", &noise(16, 2));
+    let (a, b) = (dir.path().join("a.npy"), dir.path().join("b.npy"));
+    let o1 = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "fm-rk4",
+        "--steps",
+        "400",
+        "--noise",
+        s(&z),
+        "--out",
+        s(&a),
+    ]);
+    let o2 = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "fm-dopri5",
+        "--steps",
+        "1",
+        "--rtol",
+        "1e-9",
+        "--atol",
+        "1e-9",
+        "--noise",
+        s(&z),
+        "--out",
+        s(&b),
+    ]);
+    assert!(o1.status.success() && o2.status.success());
+    let (x, y): (Array2<f64>, Array2<f64>) = (read_npy(&a).unwrap(), read_npy(&b).unwrap());
+    let diff = (&x - &y).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(diff < 1e-5, "fm-rk4 vs fm-dopri5: {diff}");
+}
+
+/// nll-analytic reproduces the exact mixture density at exact samples.
+#[test]
+fn nll_analytic_matches_exact_density() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = GaussianMixture::builtin("ring8").unwrap();
+    let pts = Array2::from_shape_vec((8, 2), target.sample(8, 3)).unwrap();
+    let p = write(dir.path(), "p.npy", &pts);
+    let o = dir.path().join("nll.npy");
+    let out = run(&[
+        "nll-analytic",
+        "--target",
+        "ring8",
+        "--points",
+        s(&p),
+        "--out",
+        s(&o),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let nll: Array1<f64> = read_npy(&o).unwrap();
+    let mae = pts
+        .rows()
+        .into_iter()
+        .zip(nll.iter())
+        .map(|(r, v)| (v + target.log_prob(r.as_slice().unwrap(), 0.0)).abs())
+        .sum::<f64>()
+        / 8.0;
+    assert!(mae <= 1e-5, "MAE {mae}");
+    let json: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert!(json["nfe"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bad_input_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = write(dir.path(), "z.npy", &noise(4, 2));
+    let z3 = write(dir.path(), "z3.npy", &noise(4, 3));
+    let mut bad = noise(4, 2);
+    bad[[2, 1]] = f64::NAN;
+    let zn = write(dir.path(), "zn.npy", &bad);
+    let garbage = dir.path().join("garbage.npy");
+    std::fs::write(&garbage, b"not an npy file").unwrap();
+    let bad_json = dir.path().join("t.json");
+    std::fs::write(&bad_json, br#"{"weights": [0.5, 0.6], "means": [[0,0],[1,1]], "covs": [[[1,0],[0,1]],[[1,0],[0,1]]]}"#).unwrap();
+    let out = dir.path().join("x.npy");
+    let base = |sampler: &str, steps: &str, noise: &Path| -> Vec<String> {
+        [
+            "sample-analytic",
+            "--target",
+            "ring8",
+            "--sampler",
+            sampler,
+            "--steps",
+            steps,
+            "--noise",
+            s(noise),
+            "--out",
+            s(&out),
+        ]
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+    };
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("unknown sampler", base("nope", "10", &z)),
+        ("zero steps", base("euler", "0", &z)),
+        (
+            "missing noise file",
+            base("euler", "10", &dir.path().join("absent.npy")),
+        ),
+        ("malformed noise file", base("euler", "10", &garbage)),
+        ("wrong shape", base("euler", "10", &z3)),
+        ("NaN in noise", base("euler", "10", &zn)),
+        (
+            "sigma-min >= sigma-max",
+            [
+                base("euler", "10", &z),
+                vec!["--sigma-min".into(), "90".into()],
+            ]
+            .concat(),
+        ),
+        (
+            "negative sigma",
+            [
+                base("euler", "10", &z),
+                vec!["--sigma-min".into(), "-1".into()],
+            ]
+            .concat(),
+        ),
+        (
+            "unknown target",
+            vec![
+                "sample-analytic".into(),
+                "--target".into(),
+                "ring9".into(),
+                "--sampler".into(),
+                "euler".into(),
+                "--steps".into(),
+                "3".into(),
+                "--noise".into(),
+                s(&z).into(),
+                "--out".into(),
+                s(&out).into(),
+            ],
+        ),
+        (
+            "bad target weights",
+            vec![
+                "sample-analytic".into(),
+                "--target".into(),
+                s(&bad_json).into(),
+                "--sampler".into(),
+                "euler".into(),
+                "--steps".into(),
+                "3".into(),
+                "--noise".into(),
+                s(&z).into(),
+                "--out".into(),
+                s(&out).into(),
+            ],
+        ),
+        (
+            "nll zero probes",
+            vec![
+                "nll-analytic".into(),
+                "--target".into(),
+                "ring8".into(),
+                "--points".into(),
+                s(&z).into(),
+                "--out".into(),
+                s(&out).into(),
+                "--hutchinson".into(),
+                "0".into(),
+            ],
+        ),
+        (
+            "nll bad points",
+            vec![
+                "nll-analytic".into(),
+                "--target".into(),
+                "ring8".into(),
+                "--points".into(),
+                s(&zn).into(),
+                "--out".into(),
+                s(&out).into(),
+            ],
+        ),
+    ];
+    for (what, args) in cases {
+        let o = bin().args(&args).output().unwrap();
+        assert_one_line_error(&o, what);
+    }
+    assert!(!out.exists(), "no output may be written on failure");
+}
