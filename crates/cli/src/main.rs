@@ -7,6 +7,7 @@ mod analytic;
 mod commands;
 mod error;
 mod npy;
+mod plot;
 
 use clap::{Parser, Subcommand};
 

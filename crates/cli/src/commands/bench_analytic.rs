@@ -1,10 +1,680 @@
-//! `scoreflow bench-analytic` (pending).
+//! `scoreflow bench-analytic`: every sampler at several step counts on one analytic target.
+//!
+//! All samplers start from the same standard-normal noise z, so a deterministic sampler's
+//! output can be compared sample by sample with the exact probability-flow ODE solution from
+//! that z. What is measured, per (sampler, steps):
+//!
+//! - **nfe**: model (denoiser or velocity) evaluations, counted by the runner.
+//! - **error** (deterministic samplers only): RMS over samples of the per-sample Euclidean
+//!   endpoint error, √(1/n Σᵢ ‖xᵢ − xᵢ*‖²), where x* is the reference solution from the same zᵢ
+//!   (see [`sigma_reference`] and [`flow_reference`]). A stochastic sampler does not follow the
+//!   ODE, so this number would measure its noise, not its accuracy, and is not reported.
+//! - **sw2**: the sliced Wasserstein-2 distance ([`SlicedW2`]) between the output and an
+//!   independent exact sample of the target of the same size, for every sampler; its noise
+//!   floor (two independent exact samples) is reported alongside.
+//! - **seconds**: wall time of the sampling loop.
+//!
+//! Seeds: z is drawn with `--seed`; stochastic samplers' noise, the exact comparison sample and
+//! the second noise-floor sample use `--seed` + 1, + 2 and + 3 (independent ChaCha20 / SplitMix64
+//! streams); the projection directions use a fixed seed so that SW₂ values are comparable across
+//! runs.
+
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView1, Axis};
+use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
+use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
+use scoreflow_ode_sde_solvers::samplers::{SAMPLER_NAMES, SamplerOptions, by_name};
+use scoreflow_score_matching::analytic::GaussianMixture;
+
+use super::sample_analytic::check_sigmas;
+use crate::analytic::{RunSpec, denoiser, run as run_sampler, velocity};
+use crate::error::CliError;
+use crate::plot::{LogLogChart, Series, write_log_log};
+
+/// rtol = atol of the reference Dopri5 solves: far below any fixed-step sampler's error at the
+/// step counts benchmarked, so the reported error is the sampler's own.
+pub const REFERENCE_TOL: f64 = 1e-10;
+
+/// Random directions of the sliced Wasserstein Monte Carlo average.
+pub const SW2_DIRECTIONS: usize = 128;
+
+/// Seed of the SW₂ directions, fixed so that distances from different runs use the same slices.
+const DIRECTION_SEED: u64 = 0x0051_1CED_0002;
 
 /// Arguments of `bench-analytic`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// A mixture JSON file ({"weights", "means", "covs"}) or a built-in name (ring8, grid25, gauss16d).
+    #[arg(long)]
+    target: String,
+    /// Comma-separated step counts of the grid.
+    #[arg(long, default_value = "4,8,16,32,64")]
+    steps: String,
+    /// Number of samples (noise draws) per run.
+    #[arg(long, default_value_t = 1000)]
+    samples: usize,
+    /// Seed of the starting noise (other streams derive from it).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Largest σ of the Karras grid.
+    #[arg(long, default_value_t = 80.0)]
+    sigma_max: f64,
+    /// Smallest positive σ of the Karras grid (a final σ = 0 follows).
+    #[arg(long, default_value_t = 0.002)]
+    sigma_min: f64,
+    /// ρ of the Karras grid.
+    #[arg(long, default_value_t = 7.0)]
+    rho: f64,
+    /// η of ancestral / SDE samplers and DDIM.
+    #[arg(long, default_value_t = 1.0)]
+    eta: f64,
+    /// Comma-separated samplers to run (default: every σ-grid sampler and every fm-* sampler).
+    #[arg(long)]
+    samplers: Option<String>,
+    /// Output directory (created if missing): bench.csv, bench.json, error_vs_nfe.png,
+    /// sw2_vs_nfe.png.
+    #[arg(long, default_value = "bench-out")]
+    out_dir: PathBuf,
+}
+
+/// Which reference a sampler is compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    /// σ-grid samplers: the EDM probability-flow ODE.
+    Sigma,
+    /// `fm-*` samplers: the CondOT flow ODE.
+    Flow,
+}
+
+impl Family {
+    fn as_str(self) -> &'static str {
+        match self {
+            Family::Sigma => "sigma",
+            Family::Flow => "flow",
+        }
+    }
+}
+
+/// A validated `--samplers` entry.
+struct Entry {
+    name: String,
+    family: Family,
+    stochastic: bool,
+}
+
+/// What one successful run measured.
+struct Measured {
+    nfe: usize,
+    /// `None` for stochastic samplers (see the module docs).
+    error: Option<f64>,
+    sw2: f64,
+    seconds: f64,
+}
+
+/// One (sampler, steps) row; a failed run keeps its error message instead of numbers.
+struct Row {
+    sampler: String,
+    family: Family,
+    stochastic: bool,
+    steps: usize,
+    outcome: Result<Measured, String>,
+}
+
+/// An exact reference solution and what it cost.
+pub struct Reference {
+    /// The endpoints, (n, d), row i from noise row i.
+    pub x: Array2<f64>,
+    /// Model evaluations of the adaptive solve.
+    pub nfe: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// The exact probability-flow ODE endpoint of every σ-grid sampler from noise z.
+///
+/// Integrates the EDM probability-flow ODE dx/dσ = (x − D(x; σ))/σ (Karras et al. 2022, eq. 3
+/// with σ(t) = t) with Dopri5 at rtol = atol = [`REFERENCE_TOL`] from x(σ_max) = σ_max·z down
+/// to σ_min, then applies D(·; σ_min) once: every sampler's last step, from σ_min to σ = 0,
+/// returns the denoised value, so this is the point their outputs converge to as the grid is
+/// refined.
+pub fn sigma_reference(
+    target: &GaussianMixture,
+    z: &Array2<f64>,
+    sigma_max: f64,
+    sigma_min: f64,
+) -> Result<Reference, CliError> {
+    let d = denoiser(target);
+    let field = |sigma: f64, x: &Array2<f64>| (x - &d(x, sigma)) / sigma;
+    let start = Instant::now();
+    let sol = integrate(
+        &field,
+        &Dopri5,
+        sigma_max,
+        sigma_min,
+        z * sigma_max,
+        &SolveOptions::adaptive(REFERENCE_TOL, REFERENCE_TOL),
+    )?;
+    let nfe = sol.stats.nfe + 1;
+    let end = sol.ys.last().expect("a solution keeps its end point");
+    let x = d(end, sigma_min);
+    Ok(Reference {
+        x,
+        nfe,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The exact CondOT flow endpoint of every `fm-*` sampler from noise z: dx/dt = u_t(x)
+/// (Lipman et al. 2023) from x(0) = z to t = 1 with Dopri5 at rtol = atol = [`REFERENCE_TOL`].
+pub fn flow_reference(target: &GaussianMixture, z: &Array2<f64>) -> Result<Reference, CliError> {
+    let v = velocity(target);
+    let solver = FlowSolver::Dopri5 {
+        rtol: REFERENCE_TOL,
+        atol: REFERENCE_TOL,
+    };
+    let start = Instant::now();
+    let (x, stats) = sample_flow(&v, z.clone(), solver, 0)?;
+    Ok(Reference {
+        x,
+        nfe: stats.nfe,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// n draws of N(0, I_d) from a ChaCha20 stream seeded with `seed`, via a one-component
+/// mixture: the same generator the target's exact samples use, with no extra dependency.
+fn standard_normal(n: usize, d: usize, seed: u64) -> Result<Array2<f64>, CliError> {
+    let identity = (0..d)
+        .map(|i| (0..d).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
+    let normal = GaussianMixture::new(vec![1.0], vec![vec![0.0; d]], vec![identity])?;
+    Ok(mixture_sample(&normal, n, seed))
+}
+
+fn mixture_sample(mixture: &GaussianMixture, n: usize, seed: u64) -> Array2<f64> {
+    Array2::from_shape_vec((n, mixture.dim()), mixture.sample(n, seed))
+        .expect("sample returns n·d values")
+}
+
+/// RMS over samples of the per-sample Euclidean error, √(1/n Σᵢ ‖xᵢ − rᵢ‖²).
+pub fn rms_endpoint_error(x: &Array2<f64>, reference: &Array2<f64>) -> f64 {
+    let squared: f64 = (x - reference).iter().map(|v| v * v).sum();
+    (squared / x.nrows() as f64).sqrt()
+}
+
+/// The sliced Wasserstein-2 distance to a fixed reference sample (Rabin, Peyré, Delon &
+/// Bernot 2011, "Wasserstein Barycenter and its Application to Texture Mixing"; Bonneel,
+/// Rabin, Peyré & Pfister 2015, "Sliced and Radon Wasserstein Barycenters of Measures"):
+///
+/// SW₂²(X, Y) = E_θ[W₂²(θᵀX, θᵀY)], θ uniform on the unit sphere,
+///
+/// estimated with K fixed random directions. For two samples of equal size n the 1-D W₂² is
+/// exact: the optimal coupling matches order statistics, W₂² = 1/n Σᵢ (x₍ᵢ₎ − y₍ᵢ₎)². The
+/// estimate is biased upward by the finite samples, which is why a noise floor is reported.
+pub struct SlicedW2 {
+    /// Unit directions, (K, d).
+    directions: Array2<f64>,
+    /// The reference sample's sorted projection on each direction.
+    sorted: Vec<Vec<f64>>,
+}
+
+impl SlicedW2 {
+    /// Projects and sorts `reference` (n, d) once on `k` directions drawn with `seed`.
+    pub fn new(reference: &Array2<f64>, k: usize, seed: u64) -> Result<Self, CliError> {
+        let mut directions = standard_normal(k, reference.ncols(), seed)?;
+        for mut row in directions.axis_iter_mut(Axis(0)) {
+            // A Gaussian vector normalised is uniform on the sphere; it is 0 with probability 0.
+            let norm = row.dot(&row).sqrt();
+            row /= norm;
+        }
+        let sorted = directions
+            .axis_iter(Axis(0))
+            .map(|theta| sorted_projection(reference, theta))
+            .collect();
+        Ok(Self { directions, sorted })
+    }
+
+    /// SW₂ between `x` and the reference sample; `x` must have as many rows.
+    pub fn distance(&self, x: &Array2<f64>) -> f64 {
+        let mut total = 0.0;
+        for (theta, ys) in self.directions.axis_iter(Axis(0)).zip(&self.sorted) {
+            let xs = sorted_projection(x, theta);
+            assert_eq!(xs.len(), ys.len(), "SW2 needs samples of equal size");
+            let w2: f64 = xs.iter().zip(ys).map(|(a, b)| (a - b) * (a - b)).sum();
+            total += w2 / xs.len() as f64;
+        }
+        (total / self.sorted.len() as f64).sqrt()
+    }
+}
+
+fn sorted_projection(x: &Array2<f64>, theta: ArrayView1<'_, f64>) -> Vec<f64> {
+    let mut p = x.dot(&theta).to_vec();
+    p.sort_unstable_by(f64::total_cmp);
+    p
+}
+
+fn parse_steps(list: &str) -> Result<Vec<usize>, CliError> {
+    let mut steps = Vec::new();
+    for item in list.split(',').map(str::trim) {
+        let n: usize = item.parse().map_err(|_| CliError::Argument {
+            name: "steps",
+            message: format!("'{item}' is not a step count (expected e.g. 4,8,16)"),
+        })?;
+        if n == 0 {
+            return Err(CliError::Argument {
+                name: "steps",
+                message: "every step count must be at least 1".into(),
+            });
+        }
+        if !steps.contains(&n) {
+            steps.push(n);
+        }
+    }
+    Ok(steps)
+}
+
+fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<Entry>, CliError> {
+    let names: Vec<&str> = match list {
+        Some(list) => list.split(',').map(str::trim).collect(),
+        None => SAMPLER_NAMES
+            .iter()
+            .chain(FLOW_SAMPLER_NAMES)
+            .copied()
+            .collect(),
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    for name in names {
+        if entries.iter().any(|e| e.name == name) {
+            continue;
+        }
+        let (family, stochastic) = if FlowSolver::from_name(name, 1.0, 1.0).is_some() {
+            (Family::Flow, false)
+        } else {
+            match by_name::<Array2<f64>>(name, options) {
+                Ok(s) => (Family::Sigma, s.is_stochastic()),
+                Err(_) => {
+                    return Err(CliError::Argument {
+                        name: "samplers",
+                        message: format!(
+                            "unknown sampler '{name}' (known: {}, {})",
+                            SAMPLER_NAMES.join(", "),
+                            FLOW_SAMPLER_NAMES.join(", ")
+                        ),
+                    });
+                }
+            }
+        };
+        entries.push(Entry {
+            name: name.to_string(),
+            family,
+            stochastic,
+        });
+    }
+    Ok(entries)
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<(), CliError> {
+    fs::write(path, contents).map_err(|e| CliError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// A CSV field: quoted when it could break the row (failure messages).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"").replace(['\n', '\r'], " "))
+    } else {
+        s.to_string()
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Scientific notation with a signed two-digit exponent, so table columns line up.
+fn sci(v: f64) -> String {
+    let s = format!("{v:.3e}");
+    match s.split_once('e') {
+        Some((m, e)) => match e.parse::<i32>() {
+            Ok(e) => format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs()),
+            Err(_) => s,
+        },
+        None => s,
+    }
+}
+
+const TABLE_HEADER: &str =
+    "sampler              steps     nfe        error          sw2    seconds";
+
+fn table_line(row: &Row) -> String {
+    let kind = if row.stochastic { "*" } else { " " };
+    let name = format!("{}{kind}", row.sampler);
+    match &row.outcome {
+        Ok(m) => {
+            let error = m.error.map_or_else(|| "-".to_string(), sci);
+            format!(
+                "{name:<20} {:>5} {:>7} {error:>12} {:>12} {:>10.4}",
+                row.steps,
+                m.nfe,
+                sci(m.sw2),
+                m.seconds
+            )
+        }
+        Err(e) => format!("{name:<20} {:>5}  failed: {e}", row.steps),
+    }
+}
 
 /// Runs the command.
-pub fn run(_: &Args) -> Result<(), crate::error::CliError> {
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let started = Instant::now();
+    check_sigmas(args.sigma_min, args.sigma_max, args.rho)?;
+    let steps = parse_steps(&args.steps)?;
+    if args.samples == 0 {
+        return Err(CliError::Argument {
+            name: "samples",
+            message: "must be at least 1".into(),
+        });
+    }
+    if !(args.eta.is_finite() && args.eta >= 0.0) {
+        return Err(CliError::Argument {
+            name: "eta",
+            message: format!("{} must be finite and >= 0", args.eta),
+        });
+    }
+    let options = SamplerOptions {
+        eta: args.eta,
+        ..SamplerOptions::default()
+    };
+    let samplers = parse_samplers(args.samplers.as_deref(), &options)?;
+    let target = GaussianMixture::load(&args.target)?;
+    fs::create_dir_all(&args.out_dir).map_err(|e| CliError::File {
+        path: args.out_dir.clone(),
+        message: e.to_string(),
+    })?;
+    let target_name = Path::new(&args.target)
+        .file_stem()
+        .map_or_else(|| args.target.clone(), |s| s.to_string_lossy().into_owned());
+
+    let (n, dim) = (args.samples, target.dim());
+    let z = standard_normal(n, dim, args.seed)?;
+    let exact = mixture_sample(&target, n, args.seed.wrapping_add(2));
+    let sw2 = SlicedW2::new(&exact, SW2_DIRECTIONS, DIRECTION_SEED)?;
+    let noise_floor = sw2.distance(&mixture_sample(&target, n, args.seed.wrapping_add(3)));
+
+    // One reference per family, shared by every sampler and step count of that family.
+    let needs = |f: Family| samplers.iter().any(|e| e.family == f && !e.stochastic);
+    let sigma_ref = if needs(Family::Sigma) {
+        Some(sigma_reference(
+            &target,
+            &z,
+            args.sigma_max,
+            args.sigma_min,
+        )?)
+    } else {
+        None
+    };
+    let flow_ref = if needs(Family::Flow) {
+        Some(flow_reference(&target, &z)?)
+    } else {
+        None
+    };
+
+    println!(
+        "bench-analytic: target {target_name} (d = {dim}), n = {n}, seed {}, Karras grid σ ∈ [{}, {}], ρ = {}, η = {}",
+        args.seed, args.sigma_min, args.sigma_max, args.rho, args.eta
+    );
+    let reference_note = |r: &Option<Reference>, what: &str| {
+        r.as_ref().map_or(String::new(), |r| {
+            format!("; {what} reference {} NFE, {:.2} s", r.nfe, r.seconds)
+        })
+    };
+    println!(
+        "error: RMS over samples of ‖x − x*‖₂, x* = exact ODE solution from the same noise (Dopri5, tol {REFERENCE_TOL:e}){}{}",
+        reference_note(&sigma_ref, "σ"),
+        reference_note(&flow_ref, "flow"),
+    );
+    println!(
+        "sw2: sliced W₂ to {n} exact samples over {SW2_DIRECTIONS} directions; noise floor (exact vs exact) = {}; * = stochastic (no endpoint error)",
+        sci(noise_floor)
+    );
+    println!("{TABLE_HEADER}");
+
+    let mut rows = Vec::with_capacity(samplers.len() * steps.len());
+    for entry in &samplers {
+        let reference = match entry.family {
+            Family::Sigma => sigma_ref.as_ref(),
+            Family::Flow => flow_ref.as_ref(),
+        };
+        for &s in &steps {
+            let spec = RunSpec {
+                sampler: entry.name.clone(),
+                steps: s,
+                sigma_max: args.sigma_max,
+                sigma_min: args.sigma_min,
+                rho: args.rho,
+                seed: args.seed.wrapping_add(1),
+                options: options.clone(),
+            };
+            // A sampler that fails, or panics, costs its row, not the benchmark.
+            let result = catch_unwind(AssertUnwindSafe(|| run_sampler(&target, &z, &spec)))
+                .map_err(|p| format!("panicked: {}", panic_message(p.as_ref())))
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            let outcome = result.and_then(|r| {
+                if r.x.iter().any(|v| !v.is_finite()) {
+                    return Err("non-finite samples".to_string());
+                }
+                let error = match (entry.stochastic, reference) {
+                    (false, Some(reference)) => Some(rms_endpoint_error(&r.x, &reference.x)),
+                    _ => None,
+                };
+                Ok(Measured {
+                    nfe: r.nfe,
+                    error,
+                    sw2: sw2.distance(&r.x),
+                    seconds: r.seconds,
+                })
+            });
+            let row = Row {
+                sampler: entry.name.clone(),
+                family: entry.family,
+                stochastic: entry.stochastic,
+                steps: s,
+                outcome,
+            };
+            println!("{}", table_line(&row));
+            rows.push(row);
+        }
+    }
+
+    let dir = &args.out_dir;
+    write_file(&dir.join("bench.csv"), &to_csv(&rows))?;
+    let mut plots = vec!["error_vs_nfe.png"];
+    write_log_log(
+        &dir.join("error_vs_nfe.png"),
+        &LogLogChart {
+            title: &format!("Endpoint error vs NFE: {target_name} (n = {n})"),
+            x_label: "NFE (model evaluations)",
+            y_label: "RMS endpoint error vs exact ODE solution",
+            series: &series(&rows, false, |m| m.error),
+            reference: None,
+        },
+    )?;
+    if samplers.iter().any(|e| e.stochastic) {
+        plots.push("sw2_vs_nfe.png");
+        write_log_log(
+            &dir.join("sw2_vs_nfe.png"),
+            &LogLogChart {
+                title: &format!(
+                    "Stochastic samplers: sliced W₂ to exact samples vs NFE: {target_name} (n = {n})"
+                ),
+                x_label: "NFE (model evaluations)",
+                y_label: "sliced W₂ to exact samples",
+                series: &series(&rows, true, |m| Some(m.sw2)),
+                reference: Some((noise_floor, "noise floor (exact vs exact)")),
+            },
+        )?;
+    }
+    let json = serde_json::json!({
+        "target": args.target,
+        "dim": dim,
+        "samples": n,
+        "seed": args.seed,
+        "sigma_max": args.sigma_max,
+        "sigma_min": args.sigma_min,
+        "rho": args.rho,
+        "eta": args.eta,
+        "error_metric": "RMS over samples of the per-sample Euclidean distance to the exact ODE solution from the same noise; null for stochastic samplers",
+        "reference_tolerance": REFERENCE_TOL,
+        "sigma_reference_nfe": sigma_ref.as_ref().map(|r| r.nfe),
+        "flow_reference_nfe": flow_ref.as_ref().map(|r| r.nfe),
+        "sw2_directions": SW2_DIRECTIONS,
+        "sw2_noise_floor": noise_floor,
+        "plots": plots,
+        "seconds": started.elapsed().as_secs_f64(),
+        "rows": rows.iter().map(|r| {
+            let (nfe, error, sw2, seconds, failure) = match &r.outcome {
+                Ok(m) => (Some(m.nfe), m.error, Some(m.sw2), Some(m.seconds), None),
+                Err(e) => (None, None, None, None, Some(e.as_str())),
+            };
+            serde_json::json!({
+                "sampler": r.sampler,
+                "family": r.family.as_str(),
+                "stochastic": r.stochastic,
+                "steps": r.steps,
+                "nfe": nfe,
+                "error": error,
+                "sw2": sw2,
+                "seconds": seconds,
+                "failure": failure,
+            })
+        }).collect::<Vec<_>>(),
+    });
+    let pretty = serde_json::to_string_pretty(&json).expect("JSON values serialise");
+    write_file(&dir.join("bench.json"), &(pretty + "\n"))?;
+    println!(
+        "wrote {} (bench.csv, bench.json, {}) in {:.1} s",
+        dir.display(),
+        plots.join(", "),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
+}
+
+/// One line per sampler of the given stochasticity: (NFE, value) over its step counts.
+fn series(rows: &[Row], stochastic: bool, value: impl Fn(&Measured) -> Option<f64>) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::new();
+    for row in rows.iter().filter(|r| r.stochastic == stochastic) {
+        let Ok(m) = &row.outcome else { continue };
+        let Some(v) = value(m) else { continue };
+        let point = (m.nfe as f64, v);
+        match out.iter_mut().find(|s| s.label == row.sampler) {
+            Some(s) => s.points.push(point),
+            None => out.push(Series {
+                label: row.sampler.clone(),
+                points: vec![point],
+            }),
+        }
+    }
+    for s in &mut out {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
+}
+
+fn to_csv(rows: &[Row]) -> String {
+    let mut csv = String::from("sampler,family,stochastic,steps,nfe,error,sw2,seconds,failure\n");
+    for r in rows {
+        let (nfe, error, sw2, seconds, failure) = match &r.outcome {
+            Ok(m) => (
+                m.nfe.to_string(),
+                m.error.map_or(String::new(), |e| e.to_string()),
+                m.sw2.to_string(),
+                m.seconds.to_string(),
+                String::new(),
+            ),
+            Err(e) => (
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                csv_field(e),
+            ),
+        };
+        csv.push_str(&format!(
+            "{},{},{},{},{nfe},{error},{sw2},{seconds},{failure}\n",
+            csv_field(&r.sampler),
+            r.family.as_str(),
+            r.stochastic,
+            r.steps
+        ));
+    }
+    csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliced_w2_of_a_shift_is_its_length() {
+        // Projections of X + c are those of X shifted by θᵀc, so SW₂² = E[(θᵀc)²] = ‖c‖²/d.
+        let x = standard_normal(500, 2, 7).unwrap();
+        let sw = SlicedW2::new(&x, 4000, 1).unwrap();
+        assert!(sw.distance(&x) < 1e-12);
+        let shifted = &x + &ndarray::arr1(&[3.0, 4.0]);
+        let expected = (25.0f64 / 2.0).sqrt();
+        assert!((sw.distance(&shifted) - expected).abs() < 0.05 * expected);
+    }
+
+    #[test]
+    fn rms_error_is_root_mean_squared_distance() {
+        let a = ndarray::arr2(&[[0.0, 0.0], [0.0, 0.0]]);
+        let b = ndarray::arr2(&[[3.0, 4.0], [0.0, 0.0]]);
+        assert!((rms_endpoint_error(&b, &a) - (25.0f64 / 2.0).sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_failed_row_keeps_its_message() {
+        let row = Row {
+            sampler: "rk45".into(),
+            family: Family::Sigma,
+            stochastic: false,
+            steps: 8,
+            outcome: Err("step size collapsed at \"σ\", t = 1".into()),
+        };
+        assert!(table_line(&row).contains("failed: step size collapsed"));
+        let csv = to_csv(std::slice::from_ref(&row));
+        let line = csv.lines().nth(1).unwrap();
+        assert_eq!(
+            line,
+            "rk45,sigma,false,8,,,,,\"step size collapsed at \"\"σ\"\", t = 1\""
+        );
+        assert_eq!(sci(1.5e-7), "1.500e-07");
+        assert_eq!(sci(12.0), "1.200e+01");
+    }
+
+    #[test]
+    fn bad_lists_are_rejected() {
+        assert!(parse_steps("4,0").is_err());
+        assert!(parse_steps("4,x").is_err());
+        assert_eq!(parse_steps("8, 4,8").unwrap(), vec![8, 4]);
+        let options = SamplerOptions::default();
+        assert!(parse_samplers(Some("euler,nope"), &options).is_err());
+        let all = parse_samplers(None, &options).unwrap();
+        assert_eq!(all.len(), SAMPLER_NAMES.len() + FLOW_SAMPLER_NAMES.len());
+        assert!(
+            all.iter()
+                .any(|e| e.name == "euler-ancestral" && e.stochastic)
+        );
+    }
 }
