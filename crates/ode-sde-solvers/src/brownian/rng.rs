@@ -34,3 +34,52 @@ pub(crate) fn fill_normals(rng: &mut ChaCha8Rng, out: &mut [f64]) {
         *v = StandardNormal.sample(rng);
     }
 }
+
+/// Standard normal draws shaped like a state, sample i from its own ChaCha8 stream
+/// `(seeds[i], stream_id)`, so a sample's draws never depend on the batch it is in. Shared by the
+/// sequential Brownian source and the samplers' i.i.d. noise.
+#[derive(Clone, Debug)]
+pub(crate) struct PerSampleNormals<S> {
+    template: S,
+    rngs: Vec<ChaCha8Rng>,
+    per_sample: usize,
+    buffer: Vec<f64>,
+}
+
+impl<S: crate::state::State> PerSampleNormals<S> {
+    /// Draws shaped like `template`, one seed per sample (its leading axis).
+    pub(crate) fn new(
+        template: &S,
+        seeds: &[u64],
+        stream_id: u64,
+    ) -> Result<Self, crate::SolveError> {
+        let (n, m) = template.batch_layout();
+        if seeds.len() != n {
+            return Err(crate::SolveError::SeedCount {
+                seeds: seeds.len(),
+                samples: n,
+            });
+        }
+        Ok(Self {
+            template: template.clone(),
+            rngs: seeds.iter().map(|&s| stream(s, stream_id)).collect(),
+            per_sample: m,
+            buffer: vec![0.0; n * m],
+        })
+    }
+
+    /// `std·z`, z ~ N(0, I), as a state like the template.
+    pub(crate) fn draw(&mut self, std: f64) -> S {
+        for (rng, chunk) in self
+            .rngs
+            .iter_mut()
+            .zip(self.buffer.chunks_mut(self.per_sample.max(1)))
+        {
+            fill_normals(rng, chunk);
+            if std != 1.0 {
+                chunk.iter_mut().for_each(|v| *v *= std);
+            }
+        }
+        self.template.with_host_data(&self.buffer)
+    }
+}

@@ -1,8 +1,6 @@
 //! Brownian increments drawn step after step, for fixed step sequences.
 
-use rand_chacha::ChaCha8Rng;
-
-use super::rng::{fill_normals, stream};
+use super::rng::PerSampleNormals;
 use super::{BrownianIncrement, BrownianSource};
 use crate::SolveError;
 use crate::state::State;
@@ -15,39 +13,17 @@ use crate::state::State;
 /// would need the same path on a sub-interval, which only [`super::VirtualBrownianTree`] gives.
 #[derive(Clone, Debug)]
 pub struct SequentialBrownian<S> {
-    template: S,
-    rngs: Vec<ChaCha8Rng>,
-    per_sample: usize,
+    normals: PerSampleNormals<S>,
     last_t: Option<f64>,
-    buffer: Vec<f64>,
 }
 
 impl<S: State> SequentialBrownian<S> {
     /// A source shaped like `template`, with one seed per sample (its leading axis).
     pub fn new(template: &S, seeds: &[u64]) -> Result<Self, SolveError> {
-        let (n, m) = template.batch_layout();
-        if seeds.len() != n {
-            return Err(SolveError::SeedCount {
-                seeds: seeds.len(),
-                samples: n,
-            });
-        }
         Ok(Self {
-            template: template.clone(),
-            rngs: seeds.iter().map(|&s| stream(s, 0)).collect(),
-            per_sample: m,
+            normals: PerSampleNormals::new(template, seeds, 0)?,
             last_t: None,
-            buffer: vec![0.0; n * m],
         })
-    }
-
-    fn draw(&mut self, std: f64) -> S {
-        let m = self.per_sample;
-        for (rng, chunk) in self.rngs.iter_mut().zip(self.buffer.chunks_mut(m.max(1))) {
-            fill_normals(rng, chunk);
-            chunk.iter_mut().for_each(|v| *v *= std);
-        }
-        self.template.with_host_data(&self.buffer)
     }
 }
 
@@ -74,8 +50,8 @@ impl<S: State> BrownianSource<S> for SequentialBrownian<S> {
         }
         self.last_t = Some(t1);
         let h = (t1 - t0).abs();
-        let dw = self.draw(h.sqrt());
-        let levy_h = levy_area.then(|| self.draw((h / 12.0).sqrt()));
+        let dw = self.normals.draw(h.sqrt());
+        let levy_h = levy_area.then(|| self.normals.draw((h / 12.0).sqrt()));
         Ok(BrownianIncrement { dw, levy_h })
     }
 }

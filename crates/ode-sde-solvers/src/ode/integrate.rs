@@ -117,43 +117,52 @@ where
     let mut saver = Saver::new(&options.save_at, t0, t1)?;
     saver.start(t0, &y0);
     match &options.control {
-        StepControl::Steps(n) => {
-            if *n == 0 {
-                return Err(SolveError::InvalidOption {
-                    name: "steps",
-                    value: 0.0,
-                    reason: "must be at least 1",
-                });
-            }
-            let h = (t1 - t0) / *n as f64;
-            let grid: Vec<f64> = (0..=*n)
-                .map(|i| if i == *n { t1 } else { t0 + i as f64 * h })
-                .collect();
-            fixed(term, solver, &grid, y0, options.max_steps, saver)
-        }
-        StepControl::Grid(grid) => {
-            validate_grid(grid, t0, t1)?;
-            fixed(term, solver, grid, y0, options.max_steps, saver)
-        }
         StepControl::Adaptive(pid) => {
             adaptive(term, solver, t0, t1, y0, pid, options.max_steps, saver)
+        }
+        fixed_control => {
+            let grid = step_grid(fixed_control, t0, t1)?;
+            fixed(term, solver, &grid, y0, options.max_steps, saver)
         }
     }
 }
 
-fn validate_grid(grid: &[f64], t0: f64, t1: f64) -> Result<(), SolveError> {
-    let dir = (t1 - t0).signum();
-    if grid.len() < 2 || grid[0] != t0 || grid[grid.len() - 1] != t1 {
-        return Err(SolveError::InvalidInterval(
-            "a step grid must start at t0 and end at t1".into(),
-        ));
+/// The step times of a fixed-step control: `n` equal steps (landing on t1 exactly), or a user grid
+/// checked to run strictly monotonically from t0 to t1. Shared by the ODE and SDE loops.
+///
+/// Must not be called with [`StepControl::Adaptive`], which has no grid.
+pub(crate) fn step_grid(control: &StepControl, t0: f64, t1: f64) -> Result<Vec<f64>, SolveError> {
+    match control {
+        StepControl::Steps(0) => Err(SolveError::InvalidOption {
+            name: "steps",
+            value: 0.0,
+            reason: "must be at least 1",
+        }),
+        StepControl::Steps(n) => {
+            let h = (t1 - t0) / *n as f64;
+            Ok((0..=*n)
+                .map(|i| if i == *n { t1 } else { t0 + i as f64 * h })
+                .collect())
+        }
+        StepControl::Grid(grid) => {
+            let dir = (t1 - t0).signum();
+            if grid.len() < 2 || grid[0] != t0 || grid[grid.len() - 1] != t1 {
+                return Err(SolveError::InvalidInterval(
+                    "a step grid must start at t0 and end at t1".into(),
+                ));
+            }
+            if grid.windows(2).any(|w| not_positive((w[1] - w[0]) * dir)) {
+                return Err(SolveError::InvalidInterval(
+                    "a step grid must be strictly monotone".into(),
+                ));
+            }
+            Ok(grid.clone())
+        }
+        StepControl::Adaptive(_) => Err(SolveError::Unsupported {
+            solver: "step grid",
+            reason: "adaptive control has no fixed grid",
+        }),
     }
-    if grid.windows(2).any(|w| not_positive((w[1] - w[0]) * dir)) {
-        return Err(SolveError::InvalidInterval(
-            "a step grid must be strictly monotone".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn fixed<S: State, T: OdeTerm<S>, M: OdeSolver<S>>(
@@ -433,6 +442,6 @@ impl<S: State> Saver<S> {
 }
 
 /// `v <= 0` or NaN: a grid step that does not advance.
-pub(crate) fn not_positive(v: f64) -> bool {
+fn not_positive(v: f64) -> bool {
     v.is_nan() || v <= 0.0
 }

@@ -23,7 +23,7 @@ pub use dopri5::Dopri5;
 pub use euler::Euler;
 pub use explicit_rk::{ButcherTableau, RungeKutta};
 pub use heun::Heun;
-pub(crate) use integrate::not_positive;
+pub(crate) use integrate::step_grid;
 pub use integrate::{SaveAt, Solution, SolveOptions, Stats, StepControl, integrate};
 pub use midpoint::Midpoint;
 pub use rk4::Rk4;

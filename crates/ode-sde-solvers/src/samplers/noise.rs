@@ -1,9 +1,7 @@
 //! Fresh noise for stochastic samplers, seeded per sample.
 
-use rand_chacha::ChaCha8Rng;
-
 use crate::SolveError;
-use crate::brownian::rng::{fill_normals, stream};
+use crate::brownian::rng::PerSampleNormals;
 use crate::brownian::{BrownianSource, VirtualBrownianTree};
 use crate::state::State;
 
@@ -18,10 +16,7 @@ pub trait NoiseSampler<S> {
 /// trajectory does not depend on the batch it is in (the default for ancestral samplers).
 #[derive(Clone, Debug)]
 pub struct GaussianNoise<S> {
-    template: S,
-    rngs: Vec<ChaCha8Rng>,
-    per_sample: usize,
-    buffer: Vec<f64>,
+    normals: PerSampleNormals<S>,
 }
 
 /// Stream reserved for sampler noise, distinct from the initial-noise and Brownian streams.
@@ -30,32 +25,15 @@ const SAMPLER_STREAM: u64 = 0x5A4D_504C_4552;
 impl<S: State> GaussianNoise<S> {
     /// Noise shaped like `template`, one seed per sample.
     pub fn new(template: &S, seeds: &[u64]) -> Result<Self, SolveError> {
-        let (n, m) = template.batch_layout();
-        if seeds.len() != n {
-            return Err(SolveError::SeedCount {
-                seeds: seeds.len(),
-                samples: n,
-            });
-        }
         Ok(Self {
-            template: template.clone(),
-            rngs: seeds.iter().map(|&s| stream(s, SAMPLER_STREAM)).collect(),
-            per_sample: m,
-            buffer: vec![0.0; n * m],
+            normals: PerSampleNormals::new(template, seeds, SAMPLER_STREAM)?,
         })
     }
 }
 
 impl<S: State> NoiseSampler<S> for GaussianNoise<S> {
     fn sample(&mut self, _: f64, _: f64) -> Result<S, SolveError> {
-        for (rng, chunk) in self
-            .rngs
-            .iter_mut()
-            .zip(self.buffer.chunks_mut(self.per_sample.max(1)))
-        {
-            fill_normals(rng, chunk);
-        }
-        Ok(self.template.with_host_data(&self.buffer))
+        Ok(self.normals.draw(1.0))
     }
 }
 

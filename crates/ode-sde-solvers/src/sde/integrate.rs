@@ -53,50 +53,22 @@ where
         out.ys.push(y0.clone());
     }
     let mut y = y0;
-    let grid: Vec<f64> = match &options.control {
-        StepControl::Steps(0) => {
-            return Err(SolveError::InvalidOption {
-                name: "steps",
-                value: 0.0,
-                reason: "must be at least 1",
-            });
-        }
-        StepControl::Steps(n) => {
-            let h = (t1 - t0) / *n as f64;
-            (0..=*n)
-                .map(|i| if i == *n { t1 } else { t0 + i as f64 * h })
-                .collect()
-        }
-        StepControl::Grid(g) => {
-            let dir = (t1 - t0).signum();
-            if g.len() < 2
-                || g[0] != t0
-                || g[g.len() - 1] != t1
-                || g.windows(2)
-                    .any(|w| crate::ode::not_positive((w[1] - w[0]) * dir))
-            {
-                return Err(SolveError::InvalidInterval(
-                    "a step grid must run strictly monotonically from t0 to t1".into(),
-                ));
-            }
-            g.clone()
-        }
-        StepControl::Adaptive(pid) => {
-            return adaptive(
-                term,
-                solver,
-                t0,
-                t1,
-                y,
-                state,
-                brownian,
-                pid,
-                options.max_steps,
-                out,
-                save_steps,
-            );
-        }
-    };
+    if let StepControl::Adaptive(pid) = &options.control {
+        return adaptive(
+            term,
+            solver,
+            t0,
+            t1,
+            y,
+            state,
+            brownian,
+            pid,
+            options.max_steps,
+            out,
+            save_steps,
+        );
+    }
+    let grid = crate::ode::step_grid(&options.control, t0, t1)?;
     for (i, w) in grid.windows(2).enumerate() {
         if i >= options.max_steps {
             return Err(SolveError::MaxStepsReached {
