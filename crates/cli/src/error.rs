@@ -32,4 +32,10 @@ pub enum CliError {
     /// A solver or sampler.
     #[error("{0}")]
     Solve(#[from] scoreflow_ode_sde_solvers::SolveError),
+    /// A device name this build cannot serve.
+    #[error("{0}")]
+    Device(#[from] scoreflow_models::DeviceError),
+    /// A network benchmark.
+    #[error("{0}")]
+    Bench(#[from] scoreflow_models::bench::BenchError),
 }

@@ -22,8 +22,6 @@ struct Cli {
     command: Command,
 }
 
-// The analytic commands share a suffix until the training and model commands join them.
-#[allow(clippy::enum_variant_names)]
 #[derive(Subcommand)]
 enum Command {
     /// Sample an analytic Gaussian-mixture target with a named sampler.
@@ -32,6 +30,8 @@ enum Command {
     NllAnalytic(commands::nll_analytic::Args),
     /// Benchmark every sampler on an analytic target: NFE, error, sliced W2, time; table and PNG plot.
     BenchAnalytic(commands::bench_analytic::Args),
+    /// Time the networks' forward pass and training step on a device (samples/s, cold start).
+    BenchModel(commands::bench_model::Args),
 }
 
 fn main() {
@@ -62,6 +62,7 @@ fn main() {
         Command::SampleAnalytic(args) => commands::sample_analytic::run(&args),
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
+        Command::BenchModel(args) => commands::bench_model::run(&args),
     };
     if let Err(e) = result {
         eprintln!("scoreflow: error: {e}");

@@ -7,13 +7,16 @@
 //! `cuda` — and a device is chosen at run time by name with [`device_from_name`], which reports a
 //! backend this build lacks as an error instead of burn's panic. GPU builds: `docs/gpu-build.md`.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod device;
 pub mod diffusers;
 pub mod ema;
+pub mod input;
 pub mod mlp;
 pub mod unet;
 
 pub use device::{DeviceError, compiled_backends, device_from_name};
+pub use input::InputError;
 pub use mlp::{Mlp, MlpConfig};
 pub use unet::{UNet2D, UNet2DConfig};

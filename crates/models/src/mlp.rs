@@ -6,6 +6,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use burn::tensor::activation::silu;
 
+use crate::input::{InputError, check_conditioning};
 use crate::unet::embedding::MAX_PERIOD;
 use crate::unet::{TimestepEmbedding, sinusoidal_embedding};
 
@@ -93,6 +94,33 @@ impl MlpConfig {
 }
 
 impl Mlp {
+    /// [`forward`](Self::forward) after checking the shapes and the class conditioning, with
+    /// the failure as a value.
+    pub fn try_forward(
+        &self,
+        x: Tensor<2>,
+        t: Tensor<1>,
+        class_labels: Option<Tensor<1, Int>>,
+    ) -> Result<Tensor<2>, InputError> {
+        let [batch, features] = x.dims();
+        let [expected, _] = self.input.weight.dims();
+        if features != expected {
+            return Err(InputError::Features {
+                expected,
+                got: features,
+            });
+        }
+        check_conditioning(
+            "Mlp",
+            batch,
+            t.dims()[0],
+            class_labels.as_ref().map(|l| l.dims()[0]),
+            self.class_embedding.is_some(),
+            self.null_class.is_some(),
+        )?;
+        Ok(self.forward(x, t, class_labels))
+    }
+
     /// `x` `[B, data_dim]` at times `t` `[B]` → `[B, data_dim]`. For a class-conditional model,
     /// `None` labels select the null class.
     ///

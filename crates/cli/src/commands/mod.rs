@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod bench_analytic;
+pub mod bench_model;
 pub mod nll_analytic;
 pub mod sample_analytic;

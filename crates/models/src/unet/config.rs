@@ -133,6 +133,24 @@ impl UNet2DConfig {
         .with_downsample_padding(0)
     }
 
+    /// A small UNet for 28×28 single-channel images (MNIST): channels (32, 64, 64), one residual
+    /// block per level, attention at 14×14 and in the middle, GroupNorm(8), `[cos, sin]`
+    /// embedding with shift 0. The benchmarks' and examples' small network.
+    pub fn small_mnist() -> Self {
+        use DownBlockType::*;
+        use UpBlockType::*;
+        Self::new(
+            vec![32, 64, 64],
+            vec![DownBlock2D, AttnDownBlock2D, DownBlock2D],
+            vec![UpBlock2D, AttnUpBlock2D, UpBlock2D],
+        )
+        .with_sample_size(28)
+        .with_in_channels(1)
+        .with_out_channels(1)
+        .with_layers_per_block(1)
+        .with_norm_num_groups(8)
+    }
+
     /// Width of the time embedding.
     pub fn time_embed_dim(&self) -> usize {
         self.time_embedding_dim

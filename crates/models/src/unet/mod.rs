@@ -30,6 +30,7 @@ pub use config::{DownBlockType, TimeEmbeddingType, UNet2DConfig, UNetConfigError
 pub use embedding::{TimeProjection, TimestepEmbedding, fourier_embedding, sinusoidal_embedding};
 pub use resnet::{ResnetBlock2D, ResnetSettings};
 
+use crate::input::{InputError, check_conditioning};
 use resnet::conv3x3;
 
 /// Scale of the Gaussian Fourier frequencies, as diffusers' `UNet2DModel` (Song et al. 2021).
@@ -214,9 +215,46 @@ impl UNet2D {
         }
     }
 
+    /// [`forward`](Self::forward) after checking the shapes and the class conditioning, with
+    /// the failure as a value. Label values are not read back from the device: a label past the
+    /// table is the caller's to avoid.
+    pub fn try_forward(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<1>,
+        class_labels: Option<Tensor<1, Int>>,
+    ) -> Result<Tensor<4>, InputError> {
+        let [batch, channels, height, width] = x.dims();
+        let [_, expected, _, _] = self.conv_in.weight.dims();
+        if channels != expected {
+            return Err(InputError::Features {
+                expected,
+                got: channels,
+            });
+        }
+        let factor = 1usize << (self.down_blocks.len() - 1);
+        if !height.is_multiple_of(factor) || !width.is_multiple_of(factor) {
+            return Err(InputError::Resolution {
+                height,
+                width,
+                factor,
+            });
+        }
+        check_conditioning(
+            "UNet2D",
+            batch,
+            t.dims()[0],
+            class_labels.as_ref().map(|l| l.dims()[0]),
+            self.class_embedding.is_some(),
+            self.has_null_class,
+        )?;
+        Ok(self.forward(x, t, class_labels))
+    }
+
     /// `x` `[B, C, H, W]` at noise levels `t` `[B]` → output `[B, out_channels, H, W]`
     /// (ε̂ for DDPM checkpoints; in general whatever the training objective targets). H and W
-    /// must be divisible by `2^(levels − 1)`.
+    /// must be divisible by `2^(levels − 1)`; [`try_forward`](Self::try_forward) checks that and
+    /// the conditioning, where this panics or broadcasts.
     pub fn forward(
         &self,
         x: Tensor<4>,
