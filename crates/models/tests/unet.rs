@@ -65,6 +65,16 @@ fn ddpm_cifar10_has_the_published_parameter_count() {
     assert_eq!(model.num_params(), 35_746_307);
 }
 
+/// The count agrees with the independent PyTorch mirror in `scripts/bench_torch.py`.
+#[test]
+fn small_mnist_has_the_mirrors_parameter_count() {
+    let model = UNet2DConfig::small_mnist().init(&Device::flex());
+    assert_eq!(model.num_params(), 1_112_801);
+    let x = Tensor::<4>::zeros([2, 1, 28, 28], &Device::flex());
+    let out = model.forward(x, Tensor::from_floats([10.0, 900.0], &Device::flex()), None);
+    assert_eq!(out.dims(), [2, 1, 28, 28]);
+}
+
 #[test]
 fn ddpm_cifar10_preset_matches_its_diffusers_config() {
     let Some(dir) = fixtures() else { return };
