@@ -11,6 +11,10 @@ mod plot;
 
 use clap::{Parser, Subcommand};
 
+/// Reuses freed tensor buffers instead of returning them to the kernel (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "scoreflow",

@@ -137,7 +137,9 @@ pub enum BenchError {
     Execution(String),
 }
 
-/// The network with its input and target, in the rank it needs.
+/// The network with its input and target, in the rank it needs. One lives per benchmark and
+/// moves once per step: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Net {
     UNet {
         model: UNet2D,

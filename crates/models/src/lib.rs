@@ -14,6 +14,7 @@ pub mod diffusers;
 pub mod ema;
 pub mod input;
 pub mod mlp;
+pub mod silu;
 pub mod unet;
 
 pub use device::{DeviceError, compiled_backends, device_from_name};

@@ -1,10 +1,10 @@
 //! A residual MLP for low-dimensional data (2-D toy distributions, Gaussian mixtures), with the
 //! same sinusoidal time conditioning and optional class conditioning as the UNet.
 
+use crate::silu::silu;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::DType;
-use burn::tensor::activation::silu;
 
 use crate::input::{InputError, check_conditioning};
 use crate::unet::embedding::MAX_PERIOD;

@@ -2,10 +2,10 @@
 //! Fourier features of Song et al. (2021), laid out as diffusers' `Timesteps`,
 //! `GaussianFourierProjection` and `TimestepEmbedding` so that their state-dict keys apply.
 
+use crate::silu::silu;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 use burn::tensor::{DType, Distribution};
 
 /// The period of the slowest sinusoid, as in Vaswani et al. (2017) and diffusers.

@@ -17,10 +17,10 @@ pub mod config;
 pub mod embedding;
 pub mod resnet;
 
+use crate::silu::silu;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 
 pub use attention::AttentionBlock;
 pub use blocks::{

@@ -1,12 +1,12 @@
 //! The residual block of DDPM (Ho et al. 2020, after Zagoruyko & Komodakis' wide ResNet), laid
 //! out as diffusers' `ResnetBlock2D` with `time_embedding_norm="default"`, `pre_norm=True`.
 
+use crate::silu::silu;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     Dropout, DropoutConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 
 /// A 3×3, stride-1, zero-padded convolution (spatial size preserved).
 pub(crate) fn conv3x3(c_in: usize, c_out: usize, device: &Device) -> Conv2d {
