@@ -10,6 +10,11 @@
 
 use std::time::Duration;
 
+/// As the CLI: burn's CPU backends allocate per operation, and glibc's mmap/munmap of the large
+/// buffers would be part of what is measured (docs/architecture.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use scoreflow::models::bench::{BenchNetwork, ModelBench, Workload};
 use scoreflow::models::{compiled_backends, device_from_name};
