@@ -36,6 +36,8 @@ enum Command {
     BenchAnalytic(commands::bench_analytic::Args),
     /// Time the networks' forward pass and training step on a device (samples/s, cold start).
     BenchModel(commands::bench_model::Args),
+    /// Run a diffusers UNet2DModel checkpoint on a device and compare with diffusers' recorded output.
+    CheckDiffusers(commands::check_diffusers::Args),
 }
 
 fn main() {
@@ -67,6 +69,7 @@ fn main() {
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
         Command::BenchModel(args) => commands::bench_model::run(&args),
+        Command::CheckDiffusers(args) => commands::check_diffusers::run(&args),
     };
     if let Err(e) = result {
         eprintln!("scoreflow: error: {e}");

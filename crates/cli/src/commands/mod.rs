@@ -2,5 +2,6 @@
 
 pub mod bench_analytic;
 pub mod bench_model;
+pub mod check_diffusers;
 pub mod nll_analytic;
 pub mod sample_analytic;
