@@ -62,7 +62,11 @@ fn a_run_reports_each_workload_as_json() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
@@ -87,7 +91,10 @@ fn a_run_reports_each_workload_as_json() {
         );
         assert!(min > 0.0 && min <= median, "min {min}, median {median}");
         let rate = row["images_per_s"].as_f64().unwrap();
-        assert!((rate * median - 64.0).abs() < 1e-6, "samples/s = batch / median");
+        assert!(
+            (rate * median - 64.0).abs() < 1e-6,
+            "samples/s = batch / median"
+        );
     }
 }
 
@@ -100,7 +107,10 @@ const FIXTURES: &str = concat!(
 /// asked for more than f32 can give).
 #[test]
 fn check_diffusers_reproduces_the_fixture() {
-    if !std::path::Path::new(FIXTURES).join("small.safetensors").is_file() {
+    if !std::path::Path::new(FIXTURES)
+        .join("small.safetensors")
+        .is_file()
+    {
         eprintln!("skipping: fixtures not found at {FIXTURES}");
         return;
     }
@@ -108,7 +118,11 @@ fn check_diffusers_reproduces_the_fixture() {
         .args(["check-diffusers", "--fixture", FIXTURES])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let row: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(row["params"], 702_499);
@@ -117,7 +131,13 @@ fn check_diffusers_reproduces_the_fixture() {
     assert!(row["max_abs"].as_f64().unwrap() <= 1e-4);
 
     let strict = Command::new(env!("CARGO_BIN_EXE_scoreflow"))
-        .args(["check-diffusers", "--fixture", FIXTURES, "--tolerance", "1e-12"])
+        .args([
+            "check-diffusers",
+            "--fixture",
+            FIXTURES,
+            "--tolerance",
+            "1e-12",
+        ])
         .output()
         .unwrap();
     one_line_error(&strict);

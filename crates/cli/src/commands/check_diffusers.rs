@@ -89,12 +89,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             message: e.to_string(),
         })?;
     let out_shape = out.dims().to_vec();
-    let out: Vec<f64> = out
-        .try_to_vec_as::<f64>()
-        .map_err(|e| CliError::Argument {
-            name: "device",
-            message: format!("reading the output back failed: {e:?}"),
-        })?;
+    let out: Vec<f64> = out.try_to_vec_as::<f64>().map_err(|e| CliError::Argument {
+        name: "device",
+        message: format!("reading the output back failed: {e:?}"),
+    })?;
     let seconds = start.elapsed().as_secs_f64();
     if out_shape != expected.shape() {
         return Err(CliError::Argument {
