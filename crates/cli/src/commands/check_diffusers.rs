@@ -122,7 +122,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "seconds": seconds,
         })
     );
-    if !(rel_l2 <= args.tolerance) {
+    // A NaN error (non-finite output) fails too.
+    if rel_l2.is_nan() || rel_l2 > args.tolerance {
         return Err(CliError::Argument {
             name: "tolerance",
             message: format!(
