@@ -64,15 +64,59 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let result = match cli.command {
+    let result = catch_panics(|| match cli.command {
         Command::SampleAnalytic(args) => commands::sample_analytic::run(&args),
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
         Command::BenchModel(args) => commands::bench_model::run(&args),
         Command::CheckDiffusers(args) => commands::check_diffusers::run(&args),
-    };
+    });
     if let Err(e) = result {
         eprintln!("scoreflow: error: {e}");
         std::process::exit(1);
+    }
+}
+
+/// Runs `command`, turning a panic into a one-line error.
+///
+/// burn reports a device that cannot start (no CUDA driver, no Vulkan adapter) by panicking,
+/// often on its runtime's own thread, after which the main thread panics on a closed channel.
+/// The first panic is the one that says why, so it is the one reported. With `RUST_BACKTRACE`
+/// set, Rust's full report is printed as well.
+fn catch_panics<E: std::fmt::Display>(
+    command: impl FnOnce() -> Result<(), E>,
+) -> Result<(), String> {
+    use std::sync::OnceLock;
+    static FIRST: OnceLock<String> = OnceLock::new();
+    let default_hook = std::panic::take_hook();
+    let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let _ = FIRST.set(one_line(&message));
+        if verbose {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "{} (RUST_BACKTRACE=1 for details)",
+            FIRST.get().map_or("unknown failure", String::as_str)
+        )),
+    }
+}
+
+/// The first line of `message`, at most 200 characters (a library's message can list every file
+/// it searched).
+fn one_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
     }
 }
