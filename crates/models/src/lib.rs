@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod conv;
 pub mod device;
 pub mod diffusers;
 pub mod ema;

@@ -24,7 +24,7 @@ pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 
 /// Whether `device` (or the device an autodiff device wraps) is a `flex` device.
 #[cfg(feature = "flex")]
-fn is_flex(device: &Device) -> bool {
+pub(crate) fn is_flex(device: &Device) -> bool {
     matches!(
         device.clone().inner().as_dispatch(),
         burn::backend::DispatchDevice::Flex(_)

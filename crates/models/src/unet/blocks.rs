@@ -11,6 +11,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 use super::attention::AttentionBlock;
 use super::resnet::{ResnetBlock2D, ResnetSettings, conv3x3};
+use crate::conv::conv2d;
 
 /// Halving of the resolution by a 3×3 stride-2 convolution (diffusers `Downsample2D` with
 /// `use_conv=True`).
@@ -42,7 +43,7 @@ impl Downsample2D {
 
     /// `[B, C, H, W]` → `[B, C, H/2, W/2]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.conv.forward(x)
+        conv2d(&self.conv, x)
     }
 }
 
@@ -67,7 +68,7 @@ impl Upsample2D {
         let [_, _, h, w] = x.dims();
         let opts =
             InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * h, 2 * w]);
-        self.conv.forward(interpolate(x, opts))
+        conv2d(&self.conv, interpolate(x, opts))
     }
 }
 

@@ -17,6 +17,7 @@ pub mod config;
 pub mod embedding;
 pub mod resnet;
 
+use crate::conv::conv2d;
 use crate::silu::silu;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig};
@@ -271,7 +272,7 @@ impl UNet2D {
         } else {
             x
         };
-        let mut h = self.conv_in.forward(x);
+        let mut h = conv2d(&self.conv_in, x);
         let mut skips = vec![h.clone()];
         for level in &self.down_blocks {
             h = level.forward(h, &temb_act, &mut skips);
@@ -280,7 +281,7 @@ impl UNet2D {
         for level in &self.up_blocks {
             h = level.forward(h, &temb_act, &mut skips);
         }
-        let out = self.conv_out.forward(silu(self.conv_norm_out.forward(h)));
+        let out = conv2d(&self.conv_out, silu(self.conv_norm_out.forward(h)));
         match sigma {
             Some(s) => {
                 let [b] = s.dims();

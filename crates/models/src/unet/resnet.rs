@@ -1,6 +1,7 @@
 //! The residual block of DDPM (Ho et al. 2020, after Zagoruyko & Komodakis' wide ResNet), laid
 //! out as diffusers' `ResnetBlock2D` with `time_embedding_norm="default"`, `pre_norm=True`.
 
+use crate::conv::conv2d;
 use crate::silu::silu;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
@@ -92,18 +93,19 @@ impl ResnetBlock2D {
     /// The caller passes the *activated* embedding: every block of the network applies the same
     /// SiLU to the same `temb`, so it is computed once per forward pass.
     pub fn forward(&self, x: Tensor<4>, temb_act: &Tensor<2>) -> Tensor<4> {
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = conv2d(&self.conv1, silu(self.norm1.forward(x.clone())));
         let [b, c] = [h.dims()[0], h.dims()[1]];
         let t = self
             .time_emb_proj
             .forward(temb_act.clone())
             .reshape([b, c, 1, 1]);
         let h = h + t;
-        let h = self
-            .conv2
-            .forward(self.dropout.forward(silu(self.norm2.forward(h))));
+        let h = conv2d(
+            &self.conv2,
+            self.dropout.forward(silu(self.norm2.forward(h))),
+        );
         let skip = match &self.conv_shortcut {
-            Some(conv) => conv.forward(x),
+            Some(conv) => conv2d(conv, x),
             None => x,
         };
         let y = skip + h;
