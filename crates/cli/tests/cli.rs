@@ -237,11 +237,12 @@ fn bad_input_fails_with_one_line() {
     let bad_json = dir.path().join("t.json");
     std::fs::write(&bad_json, br#"{"weights": [0.5, 0.6], "means": [[0,0],[1,1]], "covs": [[[1,0],[0,1]],[[1,0],[0,1]]]}"#).unwrap();
     let out = dir.path().join("x.npy");
-    let base = |sampler: &str, steps: &str, noise: &Path| -> Vec<String> {
-        [
+    let strings = |args: &[&str]| -> Vec<String> { args.iter().map(|v| v.to_string()).collect() };
+    let sample = |target: &str, sampler: &str, steps: &str, noise: &Path| {
+        strings(&[
             "sample-analytic",
             "--target",
-            "ring8",
+            target,
             "--sampler",
             sampler,
             "--steps",
@@ -250,10 +251,19 @@ fn bad_input_fails_with_one_line() {
             s(noise),
             "--out",
             s(&out),
-        ]
-        .iter()
-        .map(|v| v.to_string())
-        .collect()
+        ])
+    };
+    let base = |sampler: &str, steps: &str, noise: &Path| sample("ring8", sampler, steps, noise);
+    let nll = |points: &Path| {
+        strings(&[
+            "nll-analytic",
+            "--target",
+            "ring8",
+            "--points",
+            s(points),
+            "--out",
+            s(&out),
+        ])
     };
     let cases: Vec<(&str, Vec<String>)> = vec![
         ("unknown sampler", base("nope", "10", &z)),
@@ -281,64 +291,13 @@ fn bad_input_fails_with_one_line() {
             ]
             .concat(),
         ),
-        (
-            "unknown target",
-            vec![
-                "sample-analytic".into(),
-                "--target".into(),
-                "ring9".into(),
-                "--sampler".into(),
-                "euler".into(),
-                "--steps".into(),
-                "3".into(),
-                "--noise".into(),
-                s(&z).into(),
-                "--out".into(),
-                s(&out).into(),
-            ],
-        ),
-        (
-            "bad target weights",
-            vec![
-                "sample-analytic".into(),
-                "--target".into(),
-                s(&bad_json).into(),
-                "--sampler".into(),
-                "euler".into(),
-                "--steps".into(),
-                "3".into(),
-                "--noise".into(),
-                s(&z).into(),
-                "--out".into(),
-                s(&out).into(),
-            ],
-        ),
+        ("unknown target", sample("ring9", "euler", "3", &z)),
+        ("bad target weights", sample(s(&bad_json), "euler", "3", &z)),
         (
             "nll zero probes",
-            vec![
-                "nll-analytic".into(),
-                "--target".into(),
-                "ring8".into(),
-                "--points".into(),
-                s(&z).into(),
-                "--out".into(),
-                s(&out).into(),
-                "--hutchinson".into(),
-                "0".into(),
-            ],
+            [nll(&z), strings(&["--hutchinson", "0"])].concat(),
         ),
-        (
-            "nll bad points",
-            vec![
-                "nll-analytic".into(),
-                "--target".into(),
-                "ring8".into(),
-                "--points".into(),
-                s(&zn).into(),
-                "--out".into(),
-                s(&out).into(),
-            ],
-        ),
+        ("nll bad points", nll(&zn)),
     ];
     for (what, args) in cases {
         let o = bin().args(&args).output().unwrap();

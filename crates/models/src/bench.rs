@@ -275,29 +275,20 @@ impl ModelBench {
     }
 
     fn train_step(&mut self, net: Net) -> (Net, Tensor<1>) {
-        let mse = MseLoss::new();
         match net {
             Net::UNet { model, x, target } => {
-                let loss = mse.forward(
-                    model.forward(x.clone(), self.t.clone(), None),
-                    target.clone(),
-                    Reduction::Mean,
-                );
-                let value = loss.clone().detach();
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                let model = self.optimizer.step(LEARNING_RATE, model, grads);
-                (Net::UNet { model, x, target }, value)
+                let t = self.t.clone();
+                let (model, loss) = fit_step(&mut self.optimizer, model, &target, |m| {
+                    m.forward(x.clone(), t.clone(), None)
+                });
+                (Net::UNet { model, x, target }, loss)
             }
             Net::Mlp { model, x, target } => {
-                let loss = mse.forward(
-                    model.forward(x.clone(), self.t.clone(), None),
-                    target.clone(),
-                    Reduction::Mean,
-                );
-                let value = loss.clone().detach();
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                let model = self.optimizer.step(LEARNING_RATE, model, grads);
-                (Net::Mlp { model, x, target }, value)
+                let t = self.t.clone();
+                let (model, loss) = fit_step(&mut self.optimizer, model, &target, |m| {
+                    m.forward(x.clone(), t.clone(), None)
+                });
+                (Net::Mlp { model, x, target }, loss)
             }
         }
     }
@@ -307,4 +298,18 @@ impl ModelBench {
             .sync()
             .map_err(|e| BenchError::Execution(format!("{e:?}")))
     }
+}
+
+/// One AdamW step on `‖forward(model) − target‖² / n`; returns the updated model and the loss
+/// before the update.
+fn fit_step<M: Module, const D: usize>(
+    optimizer: &mut ModuleOptimizer,
+    model: M,
+    target: &Tensor<D>,
+    forward: impl FnOnce(&M) -> Tensor<D>,
+) -> (M, Tensor<1>) {
+    let loss = MseLoss::new().forward(forward(&model), target.clone(), Reduction::Mean);
+    let value = loss.clone().detach();
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optimizer.step(LEARNING_RATE, model, grads), value)
 }

@@ -13,6 +13,8 @@ pub mod conv;
 pub mod device;
 pub mod diffusers;
 pub mod ema;
+#[cfg(feature = "flex")]
+mod flex;
 pub mod input;
 pub mod mlp;
 pub mod silu;

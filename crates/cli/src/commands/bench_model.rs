@@ -96,8 +96,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             let batch = args.batch.unwrap_or_else(|| network.default_batch());
             let row = time_one(network, workload, batch, &device, args)?;
             eprintln!("{}", table_line(&row, &args.device, &args.dtype));
-            println!("{}", row_json(&row, args));
-            rows.push(row_json(&row, args));
+            let json = row_json(&row, args);
+            println!("{json}");
+            rows.push(json);
         }
     }
     if let Some(path) = &args.json {

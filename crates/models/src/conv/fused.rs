@@ -19,6 +19,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, TensorData};
 
 use super::im2col::{Geometry, channels_first, unfold};
+use crate::flex::contiguous;
 
 /// A biased 2-D convolution `y = W ⋆ x + b` and its weight gradient as backend operations.
 #[backend_extension(Flex: cfg(feature = "flex"), Autodiff)]
@@ -38,14 +39,6 @@ pub trait ConvWeightGrad: Backend {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self>;
-}
-
-fn contiguous(x: FlexTensor) -> FlexTensor {
-    if x.layout().contiguous_offsets().is_some() {
-        x
-    } else {
-        x.to_contiguous()
-    }
 }
 
 impl ConvWeightGrad for Flex {

@@ -16,7 +16,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if let Some(bias) = &conv.bias
         && conv.groups == 1
         && x.dtype() == burn::tensor::DType::F32
-        && crate::silu::is_flex(&x.device())
+        && crate::flex::is_flex(&x.device())
     {
         use burn::backend::Dispatch;
         use burn::nn::PaddingConfig2d;

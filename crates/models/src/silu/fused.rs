@@ -16,6 +16,7 @@ use burn::backend::{Autodiff, Backend, Flex, backend_extension};
 use burn::tensor::{DType, TensorData};
 
 use super::kernel;
+use crate::flex::contiguous;
 
 /// SiLU and its vector-Jacobian product as backend operations (Elfwing et al. 2018):
 /// `SiLU(x) = x·σ(x)`, `∂SiLU/∂x = σ(x)·(1 + x·(1 − σ(x)))`.
@@ -27,15 +28,6 @@ pub trait FusedSilu: Backend {
     fn fused_silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// The `f32` contents of a tensor in row-major order, copied only when its layout needs it.
-fn contiguous_f32(x: FlexTensor) -> FlexTensor {
-    if x.layout().contiguous_offsets().is_some() {
-        x
-    } else {
-        x.to_contiguous()
-    }
-}
-
 impl FusedSilu for Flex {
     fn fused_silu(x: FlexTensor) -> FlexTensor {
         assert_eq!(
@@ -43,7 +35,7 @@ impl FusedSilu for Flex {
             DType::F32,
             "fused SiLU is dispatched for f32 only"
         );
-        let x = contiguous_f32(x);
+        let x = contiguous(x);
         let shape = x.layout().shape().clone();
         let src = x.as_slice::<f32>().expect("contiguous f32");
         let mut out = vec![0.0f32; src.len()];
@@ -57,10 +49,10 @@ impl FusedSilu for Flex {
             DType::F32,
             "fused SiLU is dispatched for f32 only"
         );
-        let x = contiguous_f32(x);
+        let x = contiguous(x);
         let shape = x.layout().shape().clone();
         let src = x.as_slice::<f32>().expect("contiguous f32");
-        let mut out: Vec<f32> = contiguous_f32(grad.to_contiguous())
+        let mut out: Vec<f32> = contiguous(grad)
             .as_slice::<f32>()
             .expect("contiguous f32")
             .to_vec();

@@ -14,19 +14,10 @@ use burn::prelude::*;
 /// `SiLU(x) = x·σ(x)` elementwise, differentiable on autodiff devices.
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "flex")]
-    if x.dtype() == burn::tensor::DType::F32 && is_flex(&x.device()) {
+    if x.dtype() == burn::tensor::DType::F32 && crate::flex::is_flex(&x.device()) {
         use burn::backend::Dispatch;
         use fused::FusedSilu;
         return Tensor::from_dispatch(Dispatch::fused_silu(x.into_dispatch()));
     }
     burn::tensor::activation::silu(x)
-}
-
-/// Whether `device` (or the device an autodiff device wraps) is a `flex` device.
-#[cfg(feature = "flex")]
-pub(crate) fn is_flex(device: &Device) -> bool {
-    matches!(
-        device.clone().inner().as_dispatch(),
-        burn::backend::DispatchDevice::Flex(_)
-    )
 }

@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{Churn, SampleContext, Sampler, StepInfo, to_d};
+use super::{Churn, SampleContext, Sampler, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -41,18 +41,8 @@ impl<S: State> Sampler<S> for Dpm2 {
         ctx: &mut SampleContext<'_, S>,
     ) -> Result<S, SolveError> {
         let s = sigmas.as_slice();
-        let steps = s.len() - 1;
-        for i in 0..steps {
-            let (xc, sigma_hat) = self.churn.apply("dpm2", x, s[i], s[i + 1], steps, ctx)?;
-            let denoised = model.denoise(&xc, sigma_hat);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat,
-                x: &xc,
-                denoised: &denoised,
-            });
-            let d = to_d(&xc, sigma_hat, &denoised);
+        for i in 0..s.len() - 1 {
+            let (xc, sigma_hat, d) = self.churn.start_step("dpm2", model, x, i, s, ctx)?;
             let dt = s[i + 1] - sigma_hat;
             x = if s[i + 1] == 0.0 {
                 xc.add_scaled(dt, &d)

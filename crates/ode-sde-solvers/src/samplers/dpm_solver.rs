@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo, to_d};
+use super::{SampleContext, Sampler, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -73,14 +73,7 @@ impl<S: State> Sampler<S> for DpmSolver {
             to_d(x, sigma, &model.denoise(x, sigma))
         };
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             if s[i + 1] == 0.0 {
                 x = denoised;
                 break;

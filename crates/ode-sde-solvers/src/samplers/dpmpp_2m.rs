@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo};
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -41,14 +41,7 @@ impl<S: State> Sampler<S> for DpmPP2M {
         let s = sigmas.as_slice();
         let mut old_denoised: Option<S> = None;
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             if s[i + 1] == 0.0 {
                 // (0/σᵢ)·x − expm1(−∞)·Dᵢ = Dᵢ.
                 x = denoised;

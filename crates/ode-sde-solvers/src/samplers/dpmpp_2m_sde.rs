@@ -3,7 +3,7 @@
 use scoreflow_noise_schedules::SigmaGrid;
 
 use super::euler_ancestral::check_nonneg;
-use super::{SampleContext, Sampler, StepInfo};
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -72,14 +72,7 @@ impl<S: State> Sampler<S> for DpmPP2MSde {
         let mut old_denoised: Option<S> = None;
         let mut h_last = f64::NAN;
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             if s[i + 1] == 0.0 {
                 // Denoising step (a grid has at most one 0, at its end).
                 x = denoised;

@@ -3,7 +3,7 @@
 use scoreflow_noise_schedules::SigmaGrid;
 
 use super::euler_ancestral::check_nonneg;
-use super::{SampleContext, Sampler, StepInfo, ancestral_step, to_d};
+use super::{SampleContext, Sampler, ancestral_step, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -58,15 +58,8 @@ impl<S: State> Sampler<S> for DpmPP2SAncestral {
         let t_fn = |sigma: f64| -sigma.ln();
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             let (sigma_down, sigma_up) = ancestral_step(s[i], s[i + 1], self.eta);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
             if sigma_down == 0.0 {
                 let d = to_d(&x, s[i], &denoised);
                 x = x.add_scaled(sigma_down - s[i], &d);

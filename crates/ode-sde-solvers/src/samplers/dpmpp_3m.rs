@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo};
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -45,14 +45,7 @@ impl<S: State> Sampler<S> for DpmPP3M {
         let mut hist1: Option<(S, f64)> = None;
         let mut hist2: Option<(S, f64)> = None;
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             if s[i + 1] == 0.0 {
                 x = denoised;
                 break;

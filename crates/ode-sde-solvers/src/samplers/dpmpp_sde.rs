@@ -3,7 +3,7 @@
 use scoreflow_noise_schedules::SigmaGrid;
 
 use super::euler_ancestral::check_nonneg;
-use super::{SampleContext, Sampler, StepInfo, ancestral_step, to_d};
+use super::{SampleContext, Sampler, ancestral_step, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -72,14 +72,7 @@ impl<S: State> Sampler<S> for DpmPPSde {
         let stochastic = self.eta != 0.0;
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             if s[i + 1] == 0.0 {
                 let d = to_d(&x, s[i], &denoised);
                 x = x.add_scaled(s[i + 1] - s[i], &d);

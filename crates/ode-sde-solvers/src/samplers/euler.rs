@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{Churn, SampleContext, Sampler, StepInfo, to_d};
+use super::{Churn, SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -33,18 +33,8 @@ impl<S: State> Sampler<S> for Euler {
         ctx: &mut SampleContext<'_, S>,
     ) -> Result<S, SolveError> {
         let s = sigmas.as_slice();
-        let steps = s.len() - 1;
-        for i in 0..steps {
-            let (xc, sigma_hat) = self.churn.apply("euler", x, s[i], s[i + 1], steps, ctx)?;
-            let denoised = model.denoise(&xc, sigma_hat);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat,
-                x: &xc,
-                denoised: &denoised,
-            });
-            let d = to_d(&xc, sigma_hat, &denoised);
+        for i in 0..s.len() - 1 {
+            let (xc, sigma_hat, d) = self.churn.start_step("euler", model, x, i, s, ctx)?;
             x = xc.add_scaled(s[i + 1] - sigma_hat, &d);
         }
         Ok(x)

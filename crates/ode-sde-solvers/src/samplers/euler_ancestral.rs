@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo, ancestral_step, to_d};
+use super::{SampleContext, Sampler, ancestral_step, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -67,15 +67,8 @@ impl<S: State> Sampler<S> for EulerAncestral {
         check_nonneg("s_noise", self.s_noise)?;
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
-            let denoised = model.denoise(&x, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             let (sigma_down, sigma_up) = ancestral_step(s[i], s[i + 1], self.eta);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
             let d = to_d(&x, s[i], &denoised);
             x = x.add_scaled(sigma_down - s[i], &d);
             // k-diffusion draws here even for η = 0, where the draw is multiplied by σ_up = 0;

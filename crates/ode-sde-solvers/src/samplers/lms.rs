@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo, to_d};
+use super::{SampleContext, Sampler, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -127,16 +127,9 @@ impl<S: State> Sampler<S> for Lms {
         // ds[0] is the newest derivative, d(xᵢ; σᵢ).
         let mut ds: VecDeque<S> = VecDeque::with_capacity(self.order + 1);
         for (i, c) in coeffs.iter().enumerate() {
-            let denoised = model.denoise(&x, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i]);
             ds.push_front(to_d(&x, s[i], &denoised));
             ds.truncate(self.order);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &denoised,
-            });
             let terms: Vec<(f64, &S)> = c.iter().copied().zip(ds.iter()).collect();
             x = x.lincomb(1.0, &terms);
         }

@@ -99,6 +99,31 @@ impl<S> SampleContext<'_, S> {
         }
     }
 
+    /// D(x; σ̂) for step `i` of the grid (at σᵢ, evaluated at σ̂ ≥ σᵢ), reported to the callback.
+    pub(crate) fn denoise_at(
+        &mut self,
+        model: &dyn Denoiser<S>,
+        x: &S,
+        i: usize,
+        sigma: f64,
+        sigma_hat: f64,
+    ) -> S {
+        let denoised = model.denoise(x, sigma_hat);
+        self.report(StepInfo {
+            i,
+            sigma,
+            sigma_hat,
+            x,
+            denoised: &denoised,
+        });
+        denoised
+    }
+
+    /// D(x; σᵢ) for step `i`, reported to the callback.
+    pub(crate) fn denoise(&mut self, model: &dyn Denoiser<S>, x: &S, i: usize, sigma: f64) -> S {
+        self.denoise_at(model, x, i, sigma, sigma)
+    }
+
     pub(crate) fn noise(
         &mut self,
         sampler: &'static str,
@@ -179,25 +204,31 @@ impl Churn {
         }
     }
 
-    /// Raises x from σ to σ̂ = σ(1 + γ) by adding fresh noise; returns (x, σ̂).
-    pub(crate) fn apply<S: State>(
+    /// The start of step `i` of Algorithm 2: raises x from σᵢ to σ̂ᵢ = σᵢ(1 + γᵢ) with fresh
+    /// noise of scale S_noise·√(σ̂ᵢ² − σᵢ²), denoises there, reports the step, and returns
+    /// (x̂, σ̂ᵢ, d(x̂; σ̂ᵢ)) with d(x; σ) = (x − D(x; σ))/σ.
+    pub(crate) fn start_step<S: State>(
         &self,
         name: &'static str,
+        model: &dyn Denoiser<S>,
         x: S,
-        sigma: f64,
-        sigma_next: f64,
-        steps: usize,
+        i: usize,
+        sigmas: &[f64],
         ctx: &mut SampleContext<'_, S>,
-    ) -> Result<(S, f64), SolveError> {
-        let gamma = self.gamma(sigma, steps);
+    ) -> Result<(S, f64, S), SolveError> {
+        let (sigma, sigma_next) = (sigmas[i], sigmas[i + 1]);
+        let gamma = self.gamma(sigma, sigmas.len() - 1);
         let sigma_hat = sigma * (gamma + 1.0);
-        if gamma > 0.0 {
+        let x = if gamma > 0.0 {
             let eps = ctx.noise(name, sigma, sigma_next)?;
             let scale = self.s_noise * (sigma_hat * sigma_hat - sigma * sigma).sqrt();
-            Ok((x.add_scaled(scale, &eps), sigma_hat))
+            x.add_scaled(scale, &eps)
         } else {
-            Ok((x, sigma_hat))
-        }
+            x
+        };
+        let denoised = ctx.denoise_at(model, &x, i, sigma, sigma_hat);
+        let d = to_d(&x, sigma_hat, &denoised);
+        Ok((x, sigma_hat, d))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo};
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -106,14 +106,7 @@ impl<S: State> Sampler<S> for Pc {
             }
 
             // Predictor σᵢ → σᵢ₊₁.
-            let denoised = model.denoise(&x, sigma);
-            ctx.report(StepInfo {
-                i,
-                sigma,
-                sigma_hat: sigma,
-                x: &x,
-                denoised: &denoised,
-            });
+            let denoised = ctx.denoise(model, &x, i, sigma);
             let g2 = match self.predictor {
                 PcPredictor::ReverseDiffusion => sigma * sigma - sigma_next * sigma_next,
                 PcPredictor::EulerMaruyama if sigma_next > 0.0 => {

@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo, to_d};
+use super::{SampleContext, Sampler, to_d};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::ode::{Dopri5, SolveOptions, integrate};
@@ -74,14 +74,7 @@ impl<S: State> Sampler<S> for Rk45 {
         if !ends_at_zero {
             return Ok(x);
         }
-        let denoised = model.denoise(&x, sigma_min);
-        ctx.report(StepInfo {
-            i: last,
-            sigma: sigma_min,
-            sigma_hat: sigma_min,
-            x: &x,
-            denoised: &denoised,
-        });
+        let denoised = ctx.denoise(model, &x, last, sigma_min);
         Ok(denoised)
     }
 }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, StepInfo};
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -221,14 +221,7 @@ impl<S: State> Sampler<S> for UniPc {
         let mut last: Option<(S, usize)> = None;
         let mut lower_order_nums = 0;
         for i in 0..steps {
-            let m = model.denoise(&x, s[i]);
-            ctx.report(StepInfo {
-                i,
-                sigma: s[i],
-                sigma_hat: s[i],
-                x: &x,
-                denoised: &m,
-            });
+            let m = ctx.denoise(model, &x, i, s[i]);
             if s[i + 1] == 0.0 {
                 // The last step, of order 1: x_t = m₀ at σ_t = 0.
                 return Ok(m);
