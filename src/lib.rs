@@ -10,9 +10,11 @@
 //! | [`score`] | `scoreflow-score-matching` | SDEs, parameterisation adapters, DSM losses |
 //! | [`flow`] | `scoreflow-flow-matching` | probability paths and flow-matching losses |
 //! | [`models`] | `scoreflow-models` | burn networks |
+//! | [`train`] | `scoreflow-train` | data, objectives wired to networks, the loop, checkpoints, trained networks as denoisers |
 
 pub use scoreflow_flow_matching as flow;
 pub use scoreflow_models as models;
 pub use scoreflow_noise_schedules as schedules;
 pub use scoreflow_ode_sde_solvers as solvers;
 pub use scoreflow_score_matching as score;
+pub use scoreflow_train as train;

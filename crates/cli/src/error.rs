@@ -35,6 +35,18 @@ pub enum CliError {
     /// A device name this build cannot serve.
     #[error("{0}")]
     Device(#[from] scoreflow_models::DeviceError),
+    /// A device that failed to start (burn's start-up panic, its first line).
+    #[error("{0}")]
+    DeviceStart(String),
+    /// Training, sampling or likelihood of a trained model.
+    #[error("{0}")]
+    Train(#[from] scoreflow_train::TrainError),
+    /// A run configuration.
+    #[error("{0}")]
+    Config(#[from] scoreflow_train::config::ConfigError),
+    /// A dataset.
+    #[error("{0}")]
+    Data(#[from] scoreflow_train::data::DataError),
     /// A network benchmark.
     #[error("{0}")]
     Bench(#[from] scoreflow_models::bench::BenchError),

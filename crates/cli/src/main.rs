@@ -1,10 +1,12 @@
 //! The `scoreflow` command line.
 //!
 //! Every failure prints one line to stderr and exits with status 1; results go to files and a
-//! one-line JSON summary to stdout.
+//! one-line JSON summary to stdout. Failures are values (a model's error included); the only
+//! panic caught is burn's when a device cannot start ([`device::start`]).
 
 mod analytic;
 mod commands;
+mod device;
 mod error;
 mod npy;
 mod plot;
@@ -19,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "scoreflow",
     version,
-    about = "Score-based generative modelling: samplers, likelihoods and benchmarks"
+    about = "Score-based generative modelling: training, sampling, likelihoods and benchmarks"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -28,6 +30,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a score or flow model: data in, checkpoints, metrics and sample grids out.
+    Train(commands::train::Args),
+    /// Sample a trained checkpoint with any sampler (.npy or a PNG grid/scatter).
+    Sample(commands::sample::Args),
+    /// Negative log-likelihood of points under a trained checkpoint, via the probability-flow ODE.
+    Nll(commands::nll::Args),
     /// Sample an analytic Gaussian-mixture target with a named sampler.
     SampleAnalytic(commands::sample_analytic::Args),
     /// Exact negative log-likelihood of points under an analytic target, via the probability-flow ODE.
@@ -64,59 +72,18 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let result = catch_panics(|| match cli.command {
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(&args),
+        Command::Sample(args) => commands::sample::run(&args),
+        Command::Nll(args) => commands::nll::run(&args),
         Command::SampleAnalytic(args) => commands::sample_analytic::run(&args),
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
         Command::BenchModel(args) => commands::bench_model::run(&args),
         Command::CheckDiffusers(args) => commands::check_diffusers::run(&args),
-    });
+    };
     if let Err(e) = result {
         eprintln!("scoreflow: error: {e}");
         std::process::exit(1);
-    }
-}
-
-/// Runs `command`, turning a panic into a one-line error.
-///
-/// burn reports a device that cannot start (no CUDA driver, no Vulkan adapter) by panicking,
-/// often on its runtime's own thread, after which the main thread panics on a closed channel.
-/// The first panic is the one that says why, so it is the one reported. With `RUST_BACKTRACE`
-/// set, Rust's full report is printed as well.
-fn catch_panics<E: std::fmt::Display>(
-    command: impl FnOnce() -> Result<(), E>,
-) -> Result<(), String> {
-    use std::sync::OnceLock;
-    static FIRST: OnceLock<String> = OnceLock::new();
-    let default_hook = std::panic::take_hook();
-    let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        let _ = FIRST.set(one_line(&message));
-        if verbose {
-            default_hook(info);
-        }
-    }));
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err(format!(
-            "{} (RUST_BACKTRACE=1 for details)",
-            FIRST.get().map_or("unknown failure", String::as_str)
-        )),
-    }
-}
-
-/// The first line of `message`, at most 200 characters (a library's message can list every file
-/// it searched).
-fn one_line(message: &str) -> String {
-    let line = message.lines().next().unwrap_or_default();
-    match line.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_owned(),
     }
 }

@@ -74,6 +74,20 @@ pub struct CheckpointMeta {
     pub nimg: u64,
     /// Free-form configuration of the run (network, optimiser, schedule…), as JSON.
     pub config: Option<serde_json::Value>,
+    /// Extra byte sections stored after the module's burnpack bytes in the payload (e.g. the
+    /// optimiser state), in order; written by [`save_with_sections`]. Absent in files without
+    /// any, so older files read unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
+}
+
+/// A named byte section of a checkpoint's payload (see [`CheckpointMeta::sections`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    /// The section's name, e.g. `optimizer`.
+    pub name: String,
+    /// Its length in bytes.
+    pub len: u64,
 }
 
 /// Errors from saving or loading a checkpoint; every variant names the file.
@@ -182,6 +196,27 @@ pub fn save<M: Module>(
     stage(model, meta, path)?.commit()
 }
 
+/// [`save`] with extra named byte sections after the module (e.g. an optimiser's state from
+/// `ModuleOptimizer::into_bytes`), all in the one atomic, checksummed file; their names and
+/// lengths go into the metadata. Read them back with [`load_with_sections`].
+pub fn save_with_sections<M: Module>(
+    model: &M,
+    meta: &CheckpointMeta,
+    sections: &[(&str, &[u8])],
+    path: &Path,
+) -> Result<(), CheckpointError> {
+    let mut meta = meta.clone();
+    meta.sections = sections
+        .iter()
+        .map(|(name, bytes)| Section {
+            name: (*name).to_owned(),
+            len: bytes.len() as u64,
+        })
+        .collect();
+    let bytes = encode_sections(model, &meta, sections, path)?;
+    write_staged(bytes, path)?.commit()
+}
+
 /// First phase of [`save`]: encodes the checkpoint and writes it, fsynced, to a hidden temporary
 /// file next to `path`; `path` itself is untouched until [`StagedCheckpoint::commit`].
 ///
@@ -192,7 +227,13 @@ pub fn stage<M: Module>(
     meta: &CheckpointMeta,
     path: &Path,
 ) -> Result<StagedCheckpoint, CheckpointError> {
-    let bytes = encode(model, meta, path)?;
+    let mut meta = meta.clone();
+    meta.sections.clear();
+    write_staged(encode_sections(model, &meta, &[], path)?, path)
+}
+
+/// Writes the encoded file to a fresh temporary name next to `path`, fsynced.
+fn write_staged(bytes: Vec<u8>, path: &Path) -> Result<StagedCheckpoint, CheckpointError> {
     let tmp = temp_path(path)?;
     // Create-new: never reuse (and so never truncate) a file another writer may be filling.
     let write = || -> io::Result<()> {
@@ -289,10 +330,11 @@ fn temp_path(path: &Path) -> Result<PathBuf, CheckpointError> {
     Ok(parent_dir(path).join(tmp_name))
 }
 
-/// Builds the complete file contents (header, metadata, burnpack payload, CRC).
-fn encode<M: Module>(
+/// Builds the complete file contents (header, metadata, burnpack payload and sections, CRC).
+fn encode_sections<M: Module>(
     model: &M,
     meta: &CheckpointMeta,
+    sections: &[(&str, &[u8])],
     path: &Path,
 ) -> Result<Vec<u8>, CheckpointError> {
     let enc = |reason: String| CheckpointError::Encode {
@@ -300,11 +342,15 @@ fn encode<M: Module>(
         reason,
     };
     let meta_json = serde_json::to_vec(meta).map_err(|e| enc(format!("metadata: {e}")))?;
-    let payload = model
+    let mut payload = model
         .clone()
         .into_record()
         .into_bytes()
-        .map_err(|e| enc(format!("burnpack: {e}")))?;
+        .map_err(|e| enc(format!("burnpack: {e}")))?
+        .to_vec();
+    for (_, bytes) in sections {
+        payload.extend_from_slice(bytes);
+    }
 
     let mut out = Vec::with_capacity(HEADER_LEN + meta_json.len() + payload.len() + TRAILER_LEN);
     out.extend_from_slice(&MAGIC);
@@ -437,7 +483,35 @@ pub fn load<M: Module>(
     path: &Path,
     device: &Device,
 ) -> Result<(M, CheckpointMeta), CheckpointError> {
-    let Verified { meta, payload } = read_verified(path)?;
+    load_with_sections(model, path, device).map(|(m, meta, _)| (m, meta))
+}
+
+/// The named byte sections of a checkpoint, in the order they were written.
+pub type Sections = Vec<(String, Vec<u8>)>;
+
+/// [`load`], also returning the extra byte sections of [`save_with_sections`] by name, in the
+/// order they were written.
+pub fn load_with_sections<M: Module>(
+    model: M,
+    path: &Path,
+    device: &Device,
+) -> Result<(M, CheckpointMeta, Sections), CheckpointError> {
+    let Verified { meta, mut payload } = read_verified(path)?;
+    let extra = meta
+        .sections
+        .iter()
+        .try_fold(0u64, |acc, s| acc.checked_add(s.len))
+        .filter(|&n| n <= payload.len() as u64)
+        .ok_or_else(|| CheckpointError::Corrupt {
+            path: path.to_path_buf(),
+            reason: "section lengths exceed the payload".into(),
+        })? as usize;
+    let mut tail = payload.split_off(payload.len() - extra);
+    let mut sections = Vec::with_capacity(meta.sections.len());
+    for s in &meta.sections {
+        let rest = tail.split_off(s.len as usize);
+        sections.push((s.name.clone(), std::mem::replace(&mut tail, rest)));
+    }
     // Moving the (possibly still lazy) template first lets burn create each loaded tensor
     // directly on `device`.
     let model = model.to_device(device);
@@ -462,5 +536,5 @@ pub fn load<M: Module>(
             },
             RecordError::Io(reason) => corrupt(reason),
         })?;
-    Ok((loaded, meta))
+    Ok((loaded, meta, sections))
 }

@@ -32,7 +32,7 @@ pub use config::ScheduleConfig;
 pub use discrete::{BetaSchedule, Discrete, SQUAREDCOS_MAX_BETA};
 pub use error::ScheduleError;
 pub use grids::{KARRAS_RHO, SigmaGrid, TimeGrid, TimestepSpacing, diffusers_timesteps};
-pub use schedule::{DataEnd, NoiseSchedule};
+pub use schedule::{Coefficients, DataEnd, NoiseSchedule};
 pub use schedules::{
     CondOt, CosinePath, Edm, PolynomialPath, SubVp, Ve, VpCosine, VpLinear, VpPath,
 };

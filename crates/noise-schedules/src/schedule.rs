@@ -19,6 +19,34 @@ pub enum DataEnd {
     AtOne,
 }
 
+/// α, σ and their time derivatives at one time t of a [`NoiseSchedule`]: everything that
+/// converts between predictions of x₀, ε, v, the score and the flow velocity
+/// dx_t/dt = α'x₀ + σ'ε at that t.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coefficients {
+    /// α(t).
+    pub alpha: f64,
+    /// σ(t).
+    pub sigma: f64,
+    /// dα/dt.
+    pub d_alpha: f64,
+    /// dσ/dt.
+    pub d_sigma: f64,
+}
+
+impl Coefficients {
+    /// α and σ alone, for conversions that need no derivative (all but the flow velocity);
+    /// the derivatives are NaN so that a conversion that needs them cannot silently use 0.
+    pub fn without_derivatives(alpha: f64, sigma: f64) -> Self {
+        Self {
+            alpha,
+            sigma,
+            d_alpha: f64::NAN,
+            d_sigma: f64::NAN,
+        }
+    }
+}
+
 /// A Gaussian marginal path x_t = α(t)·x₀ + σ(t)·ε, ε ~ N(0, I).
 ///
 /// Kingma et al. 2021 (Variational Diffusion Models, §2) parameterise every such path by
@@ -34,6 +62,16 @@ pub enum DataEnd {
 pub trait NoiseSchedule: std::fmt::Debug + Send + Sync {
     /// Data coefficient α(t) of x_t = α(t)x₀ + σ(t)ε.
     fn alpha(&self, t: f64) -> f64;
+
+    /// α(t), σ(t) and their derivatives together.
+    fn coefficients(&self, t: f64) -> Coefficients {
+        Coefficients {
+            alpha: self.alpha(t),
+            sigma: self.sigma(t),
+            d_alpha: self.d_alpha(t),
+            d_sigma: self.d_sigma(t),
+        }
+    }
 
     /// Noise coefficient σ(t) of x_t = α(t)x₀ + σ(t)ε.
     fn sigma(&self, t: f64) -> f64;

@@ -1,6 +1,81 @@
-//! Failures are values: every way an integration can go wrong is a variant here.
+//! Failures are values: every way an integration can go wrong is a variant here, and a model's
+//! own failure travels through it as a [`DenoiseError`].
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
 
 use thiserror::Error;
+
+/// Why a model (a [`Denoiser`](crate::Denoiser) or what it wraps) gave no output: a network that
+/// rejects its input, an adapter asked for a σ outside its schedule, a shape mismatch.
+///
+/// It keeps the model's own error whole: `Display` and [`source`](StdError::source) are the
+/// inner error's (transparent), and [`DenoiseError::downcast_ref`] recovers its type. Cloning is
+/// cheap (shared), so [`SolveError`] stays `Clone`; two `DenoiseError`s compare equal when their
+/// messages do.
+#[derive(Clone)]
+pub struct DenoiseError(Arc<dyn StdError + Send + Sync + 'static>);
+
+/// The error of [`DenoiseError::msg`]: a message and nothing else.
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Message {}
+
+impl DenoiseError {
+    /// Wraps a model's error.
+    pub fn new<E: StdError + Send + Sync + 'static>(error: E) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// An error that is only a message.
+    pub fn msg(message: impl Into<String>) -> Self {
+        Self::new(Message(message.into()))
+    }
+
+    /// The wrapped error as `E`, if it is one (e.g. a network's typed input error).
+    pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl From<Box<dyn StdError + Send + Sync + 'static>> for DenoiseError {
+    fn from(error: Box<dyn StdError + Send + Sync + 'static>) -> Self {
+        Self(Arc::from(error))
+    }
+}
+
+impl fmt::Display for DenoiseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for DenoiseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DenoiseError").field(&self.0).finish()
+    }
+}
+
+impl StdError for DenoiseError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for DenoiseError {
+    /// Equal messages: the wrapped errors need not be comparable.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
 
 /// Why an ODE or SDE integration, or a Brownian query, did not produce a result.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -61,6 +136,10 @@ pub enum SolveError {
     /// No sampler has this name.
     #[error("unknown sampler `{0}` (known: {known})", known = crate::samplers::SAMPLER_NAMES.join(", "))]
     UnknownSampler(String),
+    /// The model failed (a [`Denoiser`](crate::Denoiser) returned an error); the sampler or
+    /// integration stopped there.
+    #[error("the model failed: {0}")]
+    Model(#[from] DenoiseError),
     /// The seeds given do not match the state's batch.
     #[error("{seeds} seeds given for a state of {samples} samples")]
     SeedCount {

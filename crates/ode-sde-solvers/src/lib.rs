@@ -4,7 +4,8 @@
 //! (Kidger 2021, *On Neural Differential Equations*, ch. 5): the vector field ([`OdeTerm`],
 //! [`SdeTerm`]) is separate from the solver; a solver has an order, an `init` and a `step` that
 //! returns the new state, an error estimate where it has one, and its own state; failures are
-//! values ([`SolveError`]).
+//! values ([`SolveError`]), a model's own failure included ([`DenoiseError`],
+//! [`SolveError::Model`]).
 //!
 //! States are generic ([`State`]): `f64`, `Vec<f64>`, `ndarray` arrays of `f32`/`f64` (feature
 //! `ndarray`, on by default) and burn tensors on any device (feature `burn`).
@@ -27,8 +28,8 @@ pub mod sde;
 mod state;
 mod term;
 
-pub use denoiser::{CountingDenoiser, Denoiser};
-pub use error::SolveError;
+pub use denoiser::{CountingDenoiser, Denoiser, ErrorStash, FallibleFn};
+pub use error::{DenoiseError, SolveError};
 #[cfg(feature = "ndarray")]
 pub use state::NdReal;
 pub use state::State;

@@ -1,12 +1,24 @@
 //! # scoreflow-score-matching
 //!
-//! Score-based diffusion on top of the solver core:
+//! Score-based diffusion on top of the solver core — everything a training step needs besides
+//! the network and the loop, and everything a sampler needs to use what was trained:
 //!
-//! - [`parameterization`]: networks trained to predict ε, x₀, v or the score on any noise
-//!   schedule, or EDM-preconditioned, become a [`Denoiser`](scoreflow_ode_sde_solvers::Denoiser)
-//!   D(x; σ) — the one interface every sampler uses.
+//! - [`sde`]: the forward SDE, reverse SDE and probability-flow ODE of any
+//!   [`NoiseSchedule`](scoreflow_noise_schedules::NoiseSchedule) as terms the solvers of
+//!   `scoreflow-ode-sde-solvers` integrate, and the perturbation kernel p(x_t | x₀).
+//! - [`noise_level`]: the distributions training draws t or σ from, with their densities.
+//! - `loss` (feature `burn`): denoising score matching for every prediction type and
+//!   weighting, the discrete-time DDPM loss, and sliced score matching.
+//! - [`parameterization`]: networks trained to predict ε, x₀, v, the score or a flow velocity
+//!   on any noise schedule, or EDM-preconditioned, become a
+//!   [`Denoiser`](scoreflow_ode_sde_solvers::Denoiser) D(x; σ) — the one interface every sampler
+//!   uses.
 //! - [`analytic`]: exact Gaussian-mixture targets (density, score, denoiser, CondOT velocity) for
-//!   testing samplers and likelihoods against ground truth.
+//!   testing samplers, likelihoods and losses against ground truth.
 
 pub mod analytic;
+#[cfg(feature = "burn")]
+pub mod loss;
+pub mod noise_level;
 pub mod parameterization;
+pub mod sde;

@@ -8,7 +8,7 @@ use scoreflow_ode_sde_solvers::likelihood::{
     LikelihoodOptions, ProbeKind, bits_per_dim, gaussian_prior_log_prob, jacobian_trace_by_jvp,
     negative_log_likelihood,
 };
-use scoreflow_ode_sde_solvers::{Denoiser, SolveError};
+use scoreflow_ode_sde_solvers::{DenoiseError, Denoiser, SolveError};
 use scoreflow_score_matching::analytic::{GaussianMixture, MixtureDenoiser};
 
 /// Exact samples of p₀ as an n × d batch.
@@ -42,13 +42,18 @@ fn mae(a: &[f64], b: &[f64]) -> f64 {
 struct JvpOnly<'a>(MixtureDenoiser<'a>);
 
 impl Denoiser<Array2<f64>> for JvpOnly<'_> {
-    fn denoise(&self, x: &Array2<f64>, sigma: f64) -> Array2<f64> {
+    fn denoise(&self, x: &Array2<f64>, sigma: f64) -> Result<Array2<f64>, DenoiseError> {
         self.0.denoise(x, sigma)
     }
 }
 
 impl DivergenceDenoiser<Array2<f64>> for JvpOnly<'_> {
-    fn jvp(&self, x: &Array2<f64>, sigma: f64, v: &Array2<f64>) -> Array2<f64> {
+    fn jvp(
+        &self,
+        x: &Array2<f64>,
+        sigma: f64,
+        v: &Array2<f64>,
+    ) -> Result<Array2<f64>, DenoiseError> {
         self.0.jvp(x, sigma, v)
     }
 }
@@ -158,8 +163,8 @@ fn trace_by_jvps_matches_closed_form() {
         let x0 = samples(&gm, 8, 21);
         for sigma in [1e-5, 0.1, 0.5, 1.0, 3.0, 10.0, 80.0] {
             let x = &x0 + &samples(&gm, 8, 22).mapv(|v| 0.1 * sigma * v);
-            let closed = model.trace_jacobian(&x, sigma).unwrap();
-            let by_jvp = jacobian_trace_by_jvp(&model, &x, sigma);
+            let closed = model.trace_jacobian(&x, sigma).unwrap().unwrap();
+            let by_jvp = jacobian_trace_by_jvp(&model, &x, sigma).unwrap();
             for (a, b) in closed.iter().zip(&by_jvp) {
                 assert!((a - b).abs() <= 1e-9 * d, "{name} σ = {sigma}: {a} vs {b}");
             }
@@ -206,8 +211,8 @@ fn jvp_and_hvp_match_finite_differences() {
         for sigma in [0.05, 0.5, 2.0, 10.0] {
             let x = &samples(&gm, n, 1) + &samples(&gm, n, 2).mapv(|a| 0.2 * sigma * a);
             // J_D v against finite differences of the denoiser.
-            let jv = model.jvp(&x, sigma, &v);
-            let fd = fd_directional(|y| model.denoise(y, sigma), &x, &v);
+            let jv = model.jvp(&x, sigma, &v).unwrap();
+            let fd = fd_directional(|y| model.denoise(y, sigma).unwrap(), &x, &v);
             let scale = 1.0 + fd.iter().fold(0.0f64, |m, a| m.max(a.abs()));
             let err = (&jv - &fd).iter().fold(0.0f64, |m, a| m.max(a.abs()));
             assert!(err <= 1e-6 * scale, "{name} σ = {sigma}: jvp error {err:e}");

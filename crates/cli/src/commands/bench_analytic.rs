@@ -20,7 +20,6 @@
 //! runs.
 
 use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -333,14 +332,6 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
 /// Scientific notation with a signed two-digit exponent, so table columns line up.
 fn sci(v: f64) -> String {
     let s = format!("{v:.3e}");
@@ -465,10 +456,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 seed: args.seed.wrapping_add(1),
                 options: options.clone(),
             };
-            // A sampler that fails, or panics, costs its row, not the benchmark.
-            let result = catch_unwind(AssertUnwindSafe(|| run_sampler(&target, &z, &spec)))
-                .map_err(|p| format!("panicked: {}", panic_message(p.as_ref())))
-                .and_then(|r| r.map_err(|e| e.to_string()));
+            // A sampler that fails (its options, or the model's error) costs its row, not the
+            // benchmark.
+            let result = run_sampler(&target, &z, &spec).map_err(|e| e.to_string());
             let outcome = result.and_then(|r| {
                 if r.x.iter().any(|v| !v.is_finite()) {
                     return Err("non-finite samples".to_string());

@@ -78,6 +78,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         });
     }
     let dtype = parse_dtype(&args.dtype)?;
+    crate::device::start(&device)?;
     if !device.supports_dtype(dtype) {
         return Err(CliError::Argument {
             name: "dtype",

@@ -65,6 +65,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             ),
         });
     }
+    crate::device::start(&device)?;
     let start = Instant::now();
     let model = load_unet2d(
         dir.join(format!("{}.config.json", args.name)),

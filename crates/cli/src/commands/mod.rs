@@ -3,5 +3,8 @@
 pub mod bench_analytic;
 pub mod bench_model;
 pub mod check_diffusers;
+pub mod nll;
 pub mod nll_analytic;
+pub mod sample;
 pub mod sample_analytic;
+pub mod train;

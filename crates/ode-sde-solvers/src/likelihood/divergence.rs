@@ -6,6 +6,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::brownian::{rng, sample_seeds};
 use crate::denoiser::Denoiser;
+use crate::error::DenoiseError;
 use crate::state::State;
 
 /// ChaCha stream reserved for Hutchinson probes, apart from the streams Brownian sources use.
@@ -23,17 +24,26 @@ const PROBE_STREAM: u64 = 0x4855_5443_4849_4E53; // "HUTCHINS"
 /// **Batch layout.** `D` acts on each sample independently, so J is block diagonal over the
 /// samples (leading axis, [`State::batch_layout`]): `jvp` applies every sample's own Jacobian
 /// to that sample's rows of `v`.
+///
+/// Both methods are fallible like [`Denoiser::denoise`]: the model's error ends the likelihood
+/// evaluation with [`SolveError::Model`](crate::SolveError::Model).
 pub trait DivergenceDenoiser<S>: Denoiser<S> {
     /// J·v: the Jacobian–vector product of D(·; σ) at x, J·v = d/dε D(x + εv; σ) at ε = 0,
     /// sample by sample.
-    fn jvp(&self, x: &S, sigma: f64, v: &S) -> S;
+    ///
+    /// # Errors
+    /// The model's own failure.
+    fn jvp(&self, x: &S, sigma: f64, v: &S) -> Result<S, DenoiseError>;
 
     /// tr ∂D/∂x for each sample, when it is known in closed form (analytic targets, e.g.
-    /// d + σ²·Δ ln p_σ by Tweedie's formula D = x + σ²∇ ln p_σ, Efron 2011); `None` (the
+    /// d + σ²·Δ ln p_σ by Tweedie's formula D = x + σ²∇ ln p_σ, Efron 2011); `Ok(None)` (the
     /// default) makes [`Divergence::Exact`] fall back to d JVPs.
-    fn trace_jacobian(&self, x: &S, sigma: f64) -> Option<Vec<f64>> {
+    ///
+    /// # Errors
+    /// The model's own failure.
+    fn trace_jacobian(&self, x: &S, sigma: f64) -> Result<Option<Vec<f64>>, DenoiseError> {
         let _ = (x, sigma);
-        None
+        Ok(None)
     }
 }
 
@@ -82,11 +92,14 @@ pub enum Divergence {
 /// The per-sample sums read each JVP back to the host ([`State::to_f64_vec`]); this is a
 /// likelihood evaluation, not a sampling loop, and d JVPs per field evaluation dominate the
 /// cost anyway.
+///
+/// # Errors
+/// The first JVP's error.
 pub fn jacobian_trace_by_jvp<S: State>(
     model: &dyn DivergenceDenoiser<S>,
     x: &S,
     sigma: f64,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, DenoiseError> {
     let (n, d) = x.batch_layout();
     let mut trace = vec![0.0; n];
     let mut basis = vec![0.0; n * d];
@@ -95,7 +108,7 @@ pub fn jacobian_trace_by_jvp<S: State>(
             basis[i * d + j] = 1.0;
         }
         let e = x.with_host_data(&basis);
-        let jv = model.jvp(x, sigma, &e).to_f64_vec();
+        let jv = model.jvp(x, sigma, &e)?.to_f64_vec();
         for (i, t) in trace.iter_mut().enumerate() {
             *t += jv[i * d + j];
         }
@@ -103,7 +116,7 @@ pub fn jacobian_trace_by_jvp<S: State>(
             basis[i * d + j] = 0.0;
         }
     }
-    trace
+    Ok(trace)
 }
 
 /// Hutchinson's estimate of tr ∂D/∂x per sample for given probes vₖ (each a state shaped like
@@ -118,27 +131,30 @@ pub fn jacobian_trace_by_jvp<S: State>(
 /// variance 2d/σ² per unit σ would otherwise make the error of ∫ ∇·f dσ grow like
 /// ln(σ_max/σ_min); what remains has variance 2‖(I − J)_sym‖²_F/K, which vanishes as σ → 0.
 /// Like [`jacobian_trace_by_jvp`] it reduces on the host ([`State::to_f64_vec`]).
+///
+/// # Errors
+/// The first JVP's error.
 pub fn jacobian_trace_hutchinson<S: State>(
     model: &dyn DivergenceDenoiser<S>,
     x: &S,
     sigma: f64,
     probes: &[S],
-) -> Vec<f64> {
+) -> Result<Vec<f64>, DenoiseError> {
     let (n, d) = x.batch_layout();
     if probes.is_empty() {
-        return vec![f64::NAN; n];
+        return Ok(vec![f64::NAN; n]);
     }
     // Σₖ vₖᵀ(vₖ − J vₖ), per sample.
     let mut quad = vec![0.0; n];
     for v in probes {
-        let v_minus_jv = v.clone().add_scaled(-1.0, &model.jvp(x, sigma, v));
+        let v_minus_jv = v.clone().add_scaled(-1.0, &model.jvp(x, sigma, v)?);
         let prod = v_minus_jv.mul_elementwise(v).to_f64_vec();
         for (q, row) in quad.iter_mut().zip(prod.chunks(d.max(1))) {
             *q += row.iter().sum::<f64>();
         }
     }
     let inv = 1.0 / probes.len() as f64;
-    quad.iter().map(|q| d as f64 - q * inv).collect()
+    Ok(quad.iter().map(|q| d as f64 - q * inv).collect())
 }
 
 /// K probe states shaped like `like`, with i.i.d. entries of the given kind. Sample i's entries

@@ -33,7 +33,7 @@
 mod augmented;
 mod divergence;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 pub use divergence::{
     Divergence, DivergenceDenoiser, ProbeKind, draw_probes, jacobian_trace_by_jvp,
@@ -42,6 +42,7 @@ pub use divergence::{
 
 use self::augmented::Augmented;
 use crate::SolveError;
+use crate::denoiser::ErrorStash;
 use crate::ode::{Dopri5, PidController, SaveAt, SolveOptions, StepControl, Tsit5, integrate};
 use crate::state::State;
 
@@ -170,10 +171,11 @@ pub struct Likelihood {
 /// of its argument: the exact noised density when it is known (analytic targets), or
 /// [`gaussian_prior_log_prob`].
 ///
-/// Errors: invalid options ([`LikelihoodOptions::validate`]), a non-finite `x`, a model or
-/// prior that returns the wrong number of values, and every integration failure of
-/// [`integrate`] (e.g. [`SolveError::NonFinite`]) are returned, never panicked on. An empty
-/// batch gives an empty result.
+/// Errors: invalid options ([`LikelihoodOptions::validate`]), a non-finite `x`, the model's own
+/// failure in `denoise`, `jvp` or `trace_jacobian` ([`SolveError::Model`]), a model or prior
+/// that returns the wrong number of values, and every integration failure of [`integrate`]
+/// (e.g. [`SolveError::NonFinite`]) are returned, never panicked on. An empty batch gives an
+/// empty result.
 pub fn negative_log_likelihood<S: State>(
     model: &dyn DivergenceDenoiser<S>,
     x: &S,
@@ -199,38 +201,39 @@ pub fn negative_log_likelihood<S: State>(
     };
     let nfe = Cell::new(0usize);
     let jvps = Cell::new(0usize);
-    let failure = RefCell::new(None::<SolveError>);
+    // The model runs inside the augmented ODE's vector field: its errors, and a trace of the
+    // wrong length, go through the stash (the field returns NaN, the integrator stops, and
+    // `finish` returns the recorded error instead of the integrator's).
+    let failure = ErrorStash::<SolveError>::new();
     let term = |sigma: f64, y: &Augmented<S>| -> Augmented<S> {
-        nfe.set(nfe.get() + 1);
-        let denoised = model.denoise(&y.x, sigma);
-        let inv = 1.0 / sigma;
-        let fx = y.x.clone().lincomb(inv, &[(-inv, &denoised)]);
-        let trace = match options.divergence {
-            Divergence::Exact => match model.trace_jacobian(&y.x, sigma) {
-                Some(t) => t,
-                None => {
-                    jvps.set(jvps.get() + d);
-                    jacobian_trace_by_jvp(model, &y.x, sigma)
+        failure.state(y, || {
+            nfe.set(nfe.get() + 1);
+            let denoised = model.denoise(&y.x, sigma)?;
+            let inv = 1.0 / sigma;
+            let fx = y.x.clone().lincomb(inv, &[(-inv, &denoised)]);
+            let trace = match options.divergence {
+                Divergence::Exact => match model.trace_jacobian(&y.x, sigma)? {
+                    Some(t) => t,
+                    None => {
+                        jvps.set(jvps.get() + d);
+                        jacobian_trace_by_jvp(model, &y.x, sigma)?
+                    }
+                },
+                Divergence::Hutchinson { .. } => {
+                    jvps.set(jvps.get() + probes.len());
+                    jacobian_trace_hutchinson(model, &y.x, sigma, &probes)?
                 }
-            },
-            Divergence::Hutchinson { .. } => {
-                jvps.set(jvps.get() + probes.len());
-                jacobian_trace_hutchinson(model, &y.x, sigma, &probes)
-            }
-        };
-        let logdet = if trace.len() == n {
-            trace.iter().map(|t| (d as f64 - t) * inv).collect()
-        } else {
-            failure
-                .borrow_mut()
-                .get_or_insert(SolveError::InvalidOption {
+            };
+            if trace.len() != n {
+                return Err(SolveError::InvalidOption {
                     name: "trace_jacobian",
                     value: trace.len() as f64,
                     reason: "the model must return one trace per sample",
                 });
-            vec![f64::NAN; n]
-        };
-        Augmented { x: fx, logdet }
+            }
+            let logdet = trace.iter().map(|t| (d as f64 - t) * inv).collect();
+            Ok(Augmented { x: fx, logdet })
+        })
     };
     let solve = SolveOptions {
         control: StepControl::Adaptive(PidController::new(options.rtol, options.atol)),
@@ -246,10 +249,7 @@ pub fn negative_log_likelihood<S: State>(
         AdaptiveSolver::Dopri5 => integrate(&term, &Dopri5, t0, t1, y0, &solve),
         AdaptiveSolver::Tsit5 => integrate(&term, &Tsit5, t0, t1, y0, &solve),
     };
-    if let Some(e) = failure.into_inner() {
-        return Err(e);
-    }
-    let solution = result?;
+    let solution = failure.finish(result)?;
     let end = solution.ys.last().ok_or(SolveError::NonFinite {
         t: options.sigma_max,
     })?;

@@ -44,7 +44,7 @@ impl<S: State> Sampler<S> for Ddpm {
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
             let (sigma, sigma_next) = (s[i], s[i + 1]);
-            let denoised = ctx.denoise(model, &x, i, sigma);
+            let denoised = ctx.denoise(model, &x, i, sigma)?;
             let (sig2, next2) = (sigma * sigma, sigma_next * sigma_next);
             let alpha_prod_t = 1.0 / (1.0 + sig2);
             let alpha_prod_prev = 1.0 / (1.0 + next2);

@@ -50,7 +50,7 @@ impl<S: State> Sampler<S> for Dpm2 {
                 let (ln_a, ln_b) = (sigma_hat.ln(), s[i + 1].ln());
                 let sigma_mid = (ln_a + 0.5 * (ln_b - ln_a)).exp();
                 let x2 = xc.clone().add_scaled(sigma_mid - sigma_hat, &d);
-                let d2 = to_d(&x2, sigma_mid, &model.denoise(&x2, sigma_mid));
+                let d2 = to_d(&x2, sigma_mid, &model.denoise(&x2, sigma_mid)?);
                 xc.add_scaled(dt, &d2)
             };
         }

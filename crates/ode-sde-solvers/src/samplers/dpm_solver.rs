@@ -68,12 +68,12 @@ impl<S: State> Sampler<S> for DpmSolver {
         }
         let s = sigmas.as_slice();
         let sigma_of = |t: f64| (-t).exp();
-        let eps = |x: &S, t: f64| {
+        let eps = |x: &S, t: f64| -> Result<S, SolveError> {
             let sigma = sigma_of(t);
-            to_d(x, sigma, &model.denoise(x, sigma))
+            Ok(to_d(x, sigma, &model.denoise(x, sigma)?))
         };
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 x = denoised;
                 break;
@@ -91,7 +91,7 @@ impl<S: State> Sampler<S> for DpmSolver {
                     let u1 = x
                         .clone()
                         .add_scaled(-sigma_of(s1) * (r1 * h).exp_m1(), &eps0);
-                    let eps1 = eps(&u1, s1);
+                    let eps1 = eps(&u1, s1)?;
                     let c = sn / (2.0 * r1) * em1;
                     x.lincomb(1.0, &[(-sn * em1 + c, &eps0), (-c, &eps1)])
                 }
@@ -101,13 +101,13 @@ impl<S: State> Sampler<S> for DpmSolver {
                     let u1 = x
                         .clone()
                         .add_scaled(-sigma_of(s1) * (r1 * h).exp_m1(), &eps0);
-                    let eps1 = eps(&u1, s1);
+                    let eps1 = eps(&u1, s1)?;
                     let e2 = (r2 * h).exp_m1();
                     let c1 = sigma_of(s2) * (r2 / r1) * (e2 / (r2 * h) - 1.0);
                     let u2 = x
                         .clone()
                         .lincomb(1.0, &[(-sigma_of(s2) * e2 + c1, &eps0), (-c1, &eps1)]);
-                    let eps2 = eps(&u2, s2);
+                    let eps2 = eps(&u2, s2)?;
                     let c2 = sn / r2 * (em1 / h - 1.0);
                     x.lincomb(1.0, &[(-sn * em1 + c2, &eps0), (-c2, &eps2)])
                 }

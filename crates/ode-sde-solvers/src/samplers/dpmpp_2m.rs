@@ -41,7 +41,7 @@ impl<S: State> Sampler<S> for DpmPP2M {
         let s = sigmas.as_slice();
         let mut old_denoised: Option<S> = None;
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 // (0/σᵢ)·x − expm1(−∞)·Dᵢ = Dᵢ.
                 x = denoised;

@@ -72,7 +72,7 @@ impl<S: State> Sampler<S> for DpmPP2MSde {
         let mut old_denoised: Option<S> = None;
         let mut h_last = f64::NAN;
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 // Denoising step (a grid has at most one 0, at its end).
                 x = denoised;

@@ -58,7 +58,7 @@ impl<S: State> Sampler<S> for DpmPP2SAncestral {
         let t_fn = |sigma: f64| -sigma.ln();
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             let (sigma_down, sigma_up) = ancestral_step(s[i], s[i + 1], self.eta);
             if sigma_down == 0.0 {
                 let d = to_d(&x, s[i], &denoised);
@@ -72,7 +72,7 @@ impl<S: State> Sampler<S> for DpmPP2SAncestral {
                     sigma_fn(s_mid) / sigma_fn(t),
                     &[(-(-h * r).exp_m1(), &denoised)],
                 );
-                let denoised_2 = model.denoise(&x_2, sigma_fn(s_mid));
+                let denoised_2 = model.denoise(&x_2, sigma_fn(s_mid))?;
                 x = x.lincomb(
                     sigma_fn(t_next) / sigma_fn(t),
                     &[(-(-h).exp_m1(), &denoised_2)],

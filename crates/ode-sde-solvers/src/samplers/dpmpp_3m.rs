@@ -45,7 +45,7 @@ impl<S: State> Sampler<S> for DpmPP3M {
         let mut hist1: Option<(S, f64)> = None;
         let mut hist2: Option<(S, f64)> = None;
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 x = denoised;
                 break;

@@ -62,7 +62,7 @@ impl<S: State> Sampler<S> for DpmPP3MSde {
         let mut prev_1: Option<(S, f64)> = None;
         let mut prev_2: Option<(S, f64)> = None;
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 // Denoising step (a grid has at most one 0, at its end).
                 x = denoised;

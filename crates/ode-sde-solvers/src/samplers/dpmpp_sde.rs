@@ -72,7 +72,7 @@ impl<S: State> Sampler<S> for DpmPPSde {
         let stochastic = self.eta != 0.0;
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 let d = to_d(&x, s[i], &denoised);
                 x = x.add_scaled(s[i + 1] - s[i], &d);
@@ -94,7 +94,7 @@ impl<S: State> Sampler<S> for DpmPPSde {
                 let z = ctx.noise("dpmpp-sde", s[i], sigma_fn(s_mid))?;
                 x_2 = x_2.add_scaled(self.s_noise * su, &z);
             }
-            let denoised_2 = model.denoise(&x_2, sigma_fn(s_mid));
+            let denoised_2 = model.denoise(&x_2, sigma_fn(s_mid))?;
 
             // Stage 2: to σᵢ₊₁ with the combined denoiser.
             let (sd, su) = ancestral_step(sigma_fn(t), sigma_fn(t_next), self.eta);

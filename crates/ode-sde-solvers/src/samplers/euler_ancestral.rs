@@ -67,7 +67,7 @@ impl<S: State> Sampler<S> for EulerAncestral {
         check_nonneg("s_noise", self.s_noise)?;
         let s = sigmas.as_slice();
         for i in 0..s.len() - 1 {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             let (sigma_down, sigma_up) = ancestral_step(s[i], s[i + 1], self.eta);
             let d = to_d(&x, s[i], &denoised);
             x = x.add_scaled(sigma_down - s[i], &d);

@@ -42,7 +42,7 @@ impl<S: State> Sampler<S> for Heun {
                 xc.add_scaled(dt, &d)
             } else {
                 let x2 = xc.clone().add_scaled(dt, &d);
-                let d2 = to_d(&x2, s[i + 1], &model.denoise(&x2, s[i + 1]));
+                let d2 = to_d(&x2, s[i + 1], &model.denoise(&x2, s[i + 1])?);
                 xc.lincomb(1.0, &[(0.5 * dt, &d), (0.5 * dt, &d2)])
             };
         }

@@ -127,7 +127,7 @@ impl<S: State> Sampler<S> for Lms {
         // ds[0] is the newest derivative, d(xᵢ; σᵢ).
         let mut ds: VecDeque<S> = VecDeque::with_capacity(self.order + 1);
         for (i, c) in coeffs.iter().enumerate() {
-            let denoised = ctx.denoise(model, &x, i, s[i]);
+            let denoised = ctx.denoise(model, &x, i, s[i])?;
             ds.push_front(to_d(&x, s[i], &denoised));
             ds.truncate(self.order);
             let terms: Vec<(f64, &S)> = c.iter().copied().zip(ds.iter()).collect();

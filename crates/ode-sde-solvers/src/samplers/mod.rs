@@ -7,6 +7,10 @@
 //! sampler reads a device tensor back inside its loop (except `pc`, whose Langevin step size
 //! depends on the current score's norm, as in score_sde).
 //!
+//! The model is fallible: a [`Denoiser`] error ends the sampler with [`SolveError::Model`]
+//! (adaptive samplers, which call it inside an ODE vector field, go through
+//! [`ErrorStash`](crate::ErrorStash)).
+//!
 //! Theoretical orders below are global orders of the deterministic samplers on smooth problems
 //! *including* their warm-up steps: a multistep method whose first step is Euler has global
 //! order ≤ 2 whatever its interior order, because that one step's O(h²) local error is never
@@ -99,7 +103,8 @@ impl<S> SampleContext<'_, S> {
         }
     }
 
-    /// D(x; σ̂) for step `i` of the grid (at σᵢ, evaluated at σ̂ ≥ σᵢ), reported to the callback.
+    /// D(x; σ̂) for step `i` of the grid (at σᵢ, evaluated at σ̂ ≥ σᵢ), reported to the callback;
+    /// the model's error is returned unreported.
     pub(crate) fn denoise_at(
         &mut self,
         model: &dyn Denoiser<S>,
@@ -107,8 +112,8 @@ impl<S> SampleContext<'_, S> {
         i: usize,
         sigma: f64,
         sigma_hat: f64,
-    ) -> S {
-        let denoised = model.denoise(x, sigma_hat);
+    ) -> Result<S, SolveError> {
+        let denoised = model.denoise(x, sigma_hat)?;
         self.report(StepInfo {
             i,
             sigma,
@@ -116,11 +121,17 @@ impl<S> SampleContext<'_, S> {
             x,
             denoised: &denoised,
         });
-        denoised
+        Ok(denoised)
     }
 
     /// D(x; σᵢ) for step `i`, reported to the callback.
-    pub(crate) fn denoise(&mut self, model: &dyn Denoiser<S>, x: &S, i: usize, sigma: f64) -> S {
+    pub(crate) fn denoise(
+        &mut self,
+        model: &dyn Denoiser<S>,
+        x: &S,
+        i: usize,
+        sigma: f64,
+    ) -> Result<S, SolveError> {
         self.denoise_at(model, x, i, sigma, sigma)
     }
 
@@ -156,6 +167,10 @@ pub trait Sampler<S: State> {
     }
 
     /// Runs the sampler.
+    ///
+    /// # Errors
+    /// Invalid options or grids, a missing noise source, and the model's own failure
+    /// ([`SolveError::Model`], returned as soon as the model fails).
     fn sample(
         &self,
         model: &dyn Denoiser<S>,
@@ -226,7 +241,7 @@ impl Churn {
         } else {
             x
         };
-        let denoised = ctx.denoise_at(model, &x, i, sigma, sigma_hat);
+        let denoised = ctx.denoise_at(model, &x, i, sigma, sigma_hat)?;
         let d = to_d(&x, sigma_hat, &denoised);
         Ok((x, sigma_hat, d))
     }

@@ -96,7 +96,7 @@ impl<S: State> Sampler<S> for Pc {
 
             // Langevin corrector at σᵢ.
             for _ in 0..self.corrector_steps {
-                let denoised = model.denoise(&x, sigma);
+                let denoised = model.denoise(&x, sigma)?;
                 let grad = denoised.lincomb(inv_var, &[(-inv_var, &x)]);
                 let z = ctx.noise("pc", sigma, sigma_next)?;
                 let grad_norm = grad.mean_sample_norm();
@@ -106,7 +106,7 @@ impl<S: State> Sampler<S> for Pc {
             }
 
             // Predictor σᵢ → σᵢ₊₁.
-            let denoised = ctx.denoise(model, &x, i, sigma);
+            let denoised = ctx.denoise(model, &x, i, sigma)?;
             let g2 = match self.predictor {
                 PcPredictor::ReverseDiffusion => sigma * sigma - sigma_next * sigma_next,
                 PcPredictor::EulerMaruyama if sigma_next > 0.0 => {

@@ -4,7 +4,8 @@ use scoreflow_noise_schedules::SigmaGrid;
 
 use super::{SampleContext, Sampler, to_d};
 use crate::SolveError;
-use crate::denoiser::Denoiser;
+use crate::denoiser::{Denoiser, ErrorStash};
+use crate::error::DenoiseError;
 use crate::ode::{Dopri5, SolveOptions, integrate};
 use crate::state::State;
 
@@ -64,9 +65,14 @@ impl<S: State> Sampler<S> for Rk45 {
         };
         let (sigma_max, sigma_min) = (s[0], s[last]);
         let x = if sigma_min < sigma_max {
-            let term = |sigma: f64, y: &S| to_d(y, sigma, &model.denoise(y, sigma));
+            // The model runs inside the ODE's vector field: its error goes through the stash.
+            let stash = ErrorStash::<DenoiseError>::new();
+            let term = |sigma: f64, y: &S| {
+                stash.state(y, || Ok(to_d(y, sigma, &model.denoise(y, sigma)?)))
+            };
             let options = SolveOptions::adaptive(self.rtol, self.atol);
-            let mut sol = integrate(&term, &Dopri5, sigma_max, sigma_min, x, &options)?;
+            let result = integrate(&term, &Dopri5, sigma_max, sigma_min, x, &options);
+            let mut sol = stash.finish(result)?;
             sol.ys.pop().expect("the solution keeps its end point")
         } else {
             x
@@ -74,7 +80,7 @@ impl<S: State> Sampler<S> for Rk45 {
         if !ends_at_zero {
             return Ok(x);
         }
-        let denoised = ctx.denoise(model, &x, last, sigma_min);
+        let denoised = ctx.denoise(model, &x, last, sigma_min)?;
         Ok(denoised)
     }
 }

@@ -221,7 +221,7 @@ impl<S: State> Sampler<S> for UniPc {
         let mut last: Option<(S, usize)> = None;
         let mut lower_order_nums = 0;
         for i in 0..steps {
-            let m = ctx.denoise(model, &x, i, s[i]);
+            let m = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 // The last step, of order 1: x_t = m₀ at σ_t = 0.
                 return Ok(m);

@@ -1,8 +1,8 @@
 //! The mixture's exact denoiser as a sampler- and likelihood-ready model on ndarray batches.
 
 use ndarray::Array2;
-use scoreflow_ode_sde_solvers::Denoiser;
 use scoreflow_ode_sde_solvers::likelihood::DivergenceDenoiser;
+use scoreflow_ode_sde_solvers::{DenoiseError, Denoiser};
 
 use super::mixture::GaussianMixture;
 
@@ -17,9 +17,9 @@ use super::mixture::GaussianMixture;
 /// - [`DivergenceDenoiser::trace_jacobian`] is tr J_D = d + σ²·∇·∇ ln p_σ
 ///   ([`GaussianMixture::score_divergence`]), so the exact divergence costs no JVPs.
 ///
-/// # Panics
-/// Every method panics if the batch does not have d columns (the [`Denoiser`] interface has
-/// no error channel; a shape mismatch is a programming error).
+/// # Errors
+/// Every method returns a [`DenoiseError`] if a batch does not have d columns, or if `x` and
+/// `v` differ in shape (samplers and likelihoods report it as `SolveError::Model`).
 #[derive(Clone, Copy, Debug)]
 pub struct MixtureDenoiser<'a> {
     mixture: &'a GaussianMixture,
@@ -37,47 +37,62 @@ impl<'a> MixtureDenoiser<'a> {
     }
 
     /// The rows of `x` as one row-major slice, after checking the column count.
-    fn flat(&self, x: &Array2<f64>, what: &str) -> Vec<f64> {
-        assert_eq!(
-            x.ncols(),
-            self.mixture.dim(),
-            "{what} has {} columns but the mixture has dimension {}",
-            x.ncols(),
-            self.mixture.dim()
-        );
-        x.iter().copied().collect()
+    fn flat(&self, x: &Array2<f64>, what: &str) -> Result<Vec<f64>, DenoiseError> {
+        if x.ncols() != self.mixture.dim() {
+            return Err(DenoiseError::msg(format!(
+                "{what} has {} columns but the mixture has dimension {}",
+                x.ncols(),
+                self.mixture.dim()
+            )));
+        }
+        Ok(x.iter().copied().collect())
     }
 }
 
 impl Denoiser<Array2<f64>> for MixtureDenoiser<'_> {
-    fn denoise(&self, x: &Array2<f64>, sigma: f64) -> Array2<f64> {
-        let xs = self.flat(x, "x");
+    fn denoise(&self, x: &Array2<f64>, sigma: f64) -> Result<Array2<f64>, DenoiseError> {
+        let xs = self.flat(x, "x")?;
         let mut out = vec![0.0; xs.len()];
         self.mixture.denoise_batch(&xs, sigma, &mut out);
-        Array2::from_shape_vec(x.raw_dim(), out).expect("same shape as x")
+        Ok(Array2::from_shape_vec(x.raw_dim(), out).expect("same shape as x"))
     }
 }
 
 impl DivergenceDenoiser<Array2<f64>> for MixtureDenoiser<'_> {
-    fn jvp(&self, x: &Array2<f64>, sigma: f64, v: &Array2<f64>) -> Array2<f64> {
-        assert_eq!(x.dim(), v.dim(), "x and v differ in shape");
-        let xs = self.flat(x, "x");
-        let vs = self.flat(v, "v");
+    fn jvp(
+        &self,
+        x: &Array2<f64>,
+        sigma: f64,
+        v: &Array2<f64>,
+    ) -> Result<Array2<f64>, DenoiseError> {
+        if x.dim() != v.dim() {
+            return Err(DenoiseError::msg(format!(
+                "x and v differ in shape: {:?} vs {:?}",
+                x.dim(),
+                v.dim()
+            )));
+        }
+        let xs = self.flat(x, "x")?;
+        let vs = self.flat(v, "v")?;
         let mut hv = vec![0.0; xs.len()];
         self.mixture.log_prob_hvp_batch(&xs, sigma, &vs, &mut hv);
         let s2 = sigma * sigma;
         let out: Vec<f64> = vs.iter().zip(&hv).map(|(v, h)| v + s2 * h).collect();
-        Array2::from_shape_vec(x.raw_dim(), out).expect("same shape as x")
+        Ok(Array2::from_shape_vec(x.raw_dim(), out).expect("same shape as x"))
     }
 
-    fn trace_jacobian(&self, x: &Array2<f64>, sigma: f64) -> Option<Vec<f64>> {
-        let xs = self.flat(x, "x");
+    fn trace_jacobian(
+        &self,
+        x: &Array2<f64>,
+        sigma: f64,
+    ) -> Result<Option<Vec<f64>>, DenoiseError> {
+        let xs = self.flat(x, "x")?;
         let d = self.mixture.dim();
         let s2 = sigma * sigma;
-        Some(
+        Ok(Some(
             xs.chunks_exact(d)
                 .map(|row| d as f64 + s2 * self.mixture.score_divergence(row, sigma))
                 .collect(),
-        )
+        ))
     }
 }

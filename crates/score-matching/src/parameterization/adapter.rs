@@ -1,7 +1,7 @@
 //! A network on any noise schedule as a σ-space denoiser.
 
-use scoreflow_noise_schedules::NoiseSchedule;
-use scoreflow_ode_sde_solvers::{Denoiser, State};
+use scoreflow_noise_schedules::{NoiseSchedule, ScheduleError};
+use scoreflow_ode_sde_solvers::{DenoiseError, Denoiser, State};
 
 use super::{Network, Parameterization};
 
@@ -37,9 +37,15 @@ impl TimeInput {
 /// VP/VE columns; Lu et al. 2022 for the data-prediction conversion):
 /// t = t(λ = −ln σ̃), x_t = α(t)·x, D = to_x0(F(x_t, c(t)); x_t, α(t), σ(t)).
 ///
-/// σ̃ outside the schedule's range (e.g. beyond a VP schedule's σ_max) is an error of the
-/// schedule's inverse; this adapter then panics with that message, because `Denoiser` is
-/// infallible: choose grids inside the schedule's range (`NoiseSchedule::edm_sigma` at its ends).
+/// A velocity network of flow matching ([`Parameterization::FlowVelocity`]) on a flow path
+/// (data at t = 1) is a denoiser the same way: σ̃ = σ/α maps to the path's t, and the velocity
+/// converts to x̂₁ with the path's α', σ'.
+///
+/// σ̃ outside the schedule's range (e.g. beyond a VP schedule's σ_max) maps to no t: the
+/// schedule's inverse fails, and [`Denoiser::denoise`] returns that error (an
+/// [`OutsideSchedule`] in a [`DenoiseError`]), as it returns the network's own; samplers report
+/// it as `SolveError::Model`. Choose grids inside the schedule's range
+/// (`NoiseSchedule::edm_sigma` at its ends).
 pub struct ScheduleDenoiser<'a, N> {
     /// The network.
     pub network: N,
@@ -52,14 +58,25 @@ pub struct ScheduleDenoiser<'a, N> {
 }
 
 impl<S: State, N: Network<S>> Denoiser<S> for ScheduleDenoiser<'_, N> {
-    fn denoise(&self, x: &S, sigma: f64) -> S {
+    fn denoise(&self, x: &S, sigma: f64) -> Result<S, DenoiseError> {
         let t = self
             .schedule
             .t_from_edm_sigma(sigma)
-            .unwrap_or_else(|e| panic!("σ = {sigma} is outside the schedule: {e}"));
-        let (alpha, sigma_t) = (self.schedule.alpha(t), self.schedule.sigma(t));
-        let x_t = x.clone().scale(alpha);
-        let pred = self.network.forward(&x_t, self.time_input.apply(t));
-        self.parameterization.to_x0(pred, &x_t, alpha, sigma_t)
+            .map_err(|source| DenoiseError::new(OutsideSchedule { sigma, source }))?;
+        let c = self.schedule.coefficients(t);
+        let x_t = x.clone().scale(c.alpha);
+        let pred = self.network.forward(&x_t, self.time_input.apply(t))?;
+        Ok(self.parameterization.to_x0(pred, &x_t, &c))
     }
+}
+
+/// σ̃ maps to no time of the schedule: the error a [`ScheduleDenoiser`] returns (inside a
+/// [`DenoiseError`]; `downcast_ref::<OutsideSchedule>()` recovers it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("σ = {sigma} is outside the schedule: {source}")]
+pub struct OutsideSchedule {
+    /// The σ̃ asked for.
+    pub sigma: f64,
+    /// The schedule's inverse's error.
+    pub source: ScheduleError,
 }

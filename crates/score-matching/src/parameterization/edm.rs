@@ -1,12 +1,14 @@
 //! EDM preconditioning.
 
-use scoreflow_ode_sde_solvers::{Denoiser, State};
+use scoreflow_ode_sde_solvers::{DenoiseError, Denoiser, State};
 
 use super::Network;
 
 /// Karras et al. 2022, Table 1 (EDM preconditioning): D(x; σ) = c_skip x + c_out F(c_in x, c_noise)
 /// with c_skip = σ_d²/(σ² + σ_d²), c_out = σσ_d/√(σ² + σ_d²), c_in = 1/√(σ² + σ_d²),
 /// c_noise = ¼ ln σ, where σ_d is the data standard deviation (0.5 for images in [−1, 1]).
+///
+/// The network's error is the denoiser's.
 pub struct EdmPreconditioned<N> {
     /// The raw network F.
     pub network: N,
@@ -29,9 +31,9 @@ impl<N> EdmPreconditioned<N> {
 }
 
 impl<S: State, N: Network<S>> Denoiser<S> for EdmPreconditioned<N> {
-    fn denoise(&self, x: &S, sigma: f64) -> S {
+    fn denoise(&self, x: &S, sigma: f64) -> Result<S, DenoiseError> {
         let (c_skip, c_out, c_in, c_noise) = self.coefficients(sigma);
-        let f = self.network.forward(&x.clone().scale(c_in), c_noise);
-        f.lincomb(c_out, &[(c_skip, x)])
+        let f = self.network.forward(&x.clone().scale(c_in), c_noise)?;
+        Ok(f.lincomb(c_out, &[(c_skip, x)]))
     }
 }

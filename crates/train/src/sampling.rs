@@ -1,0 +1,311 @@
+//! Sampling a trained network with any sampler of the library, in chunks, with per-sample
+//! seeds: the same seed gives the same samples whatever the chunk (batch) size.
+
+use std::time::Instant;
+
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use scoreflow_flow_matching::sampling::{FlowSolver, sample_flow};
+use scoreflow_noise_schedules::SigmaGrid;
+use scoreflow_ode_sde_solvers::brownian::sample_seeds;
+use scoreflow_ode_sde_solvers::samplers::{
+    BrownianTreeNoise, GaussianNoise, NoiseSampler, SampleContext, SamplerOptions, by_name,
+};
+use scoreflow_ode_sde_solvers::{CountingDenoiser, DenoiseError, Denoiser, ErrorStash};
+use scoreflow_score_matching::loss::Prediction;
+
+use crate::denoiser::{ModelView, NetDenoiser, RankForward, velocity};
+use crate::error::TrainError;
+use crate::model::Network;
+
+/// The σ grid of a σ-space sampler.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GridKind {
+    /// Karras et al. 2022's ρ-spaced grid.
+    Karras {
+        /// ρ (7 in the paper).
+        rho: f64,
+    },
+    /// Uniform in log σ̃, i.e. in the log-SNR λ (DPM-Solver's `logSNR` grid).
+    LogSnr,
+    /// Uniform in the model's own time t (DDIM/score_sde style).
+    Uniform,
+}
+
+/// How to sample.
+#[derive(Clone, Debug)]
+pub struct SampleRequest {
+    /// A σ-space sampler name (`heun`, `dpmpp-2m`, …) or a flow sampler (`fm-euler`, …).
+    pub sampler: String,
+    /// Steps of the grid (model calls per step depend on the sampler).
+    pub steps: usize,
+    /// The grid of σ-space samplers.
+    pub grid: GridKind,
+    /// σ̃_min of the grid (default: the model's, see [`default_sigma_range`]).
+    pub sigma_min: Option<f64>,
+    /// σ̃_max of the grid.
+    pub sigma_max: Option<f64>,
+    /// Seed of the per-sample noise of stochastic samplers.
+    pub seed: u64,
+    /// Sampler options (η, tolerances, …).
+    pub options: SamplerOptions,
+    /// Samples per network call.
+    pub chunk: usize,
+    /// Global index of the first sample: sample k of a call is sample `first_sample + k` of the
+    /// run, with that sample's seeds, so shards of one request concatenate to the whole.
+    pub first_sample: usize,
+}
+
+/// Samples and their cost.
+#[derive(Clone, Debug)]
+pub struct Sampled {
+    /// `n × numel` samples, row-major, f64.
+    pub x: Vec<f64>,
+    /// Network evaluations per sample (the same for every chunk).
+    pub nfe: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// The σ̃ range a model was trained on: EDM's (0.002, 80) for the EDM preconditioning; for
+/// other diffusion schedules σ̃ at 1e-3 of the time range from either end (VP's σ̃ is infinite at
+/// t = T on the cosine schedule); for flow paths σ̃ at t = 0.999 and t = 0.001.
+pub fn default_sigma_range(view: &ModelView) -> (f64, f64) {
+    match view {
+        ModelView::Denoising {
+            prediction: Prediction::Edm { .. },
+            ..
+        } => (0.002, 80.0),
+        ModelView::Denoising { schedule, .. } => {
+            let (t0, t1) = schedule.t_range();
+            let span = t1 - t0;
+            let hi = schedule.edm_sigma(t1 - 1e-3 * span);
+            (schedule.edm_sigma(t0 + 1e-3 * span), hi.min(1e3))
+        }
+        ModelView::Flow { path, .. } => {
+            let s = path.schedule();
+            (s.edm_sigma(0.999), s.edm_sigma(0.001))
+        }
+    }
+}
+
+/// The grid of `request` for `view`, ending in 0.
+///
+/// # Errors
+/// [`TrainError::Sampling`] for an invalid range or step count.
+pub fn sigma_grid(view: &ModelView, request: &SampleRequest) -> Result<SigmaGrid, TrainError> {
+    let (lo, hi) = default_sigma_range(view);
+    let (sigma_min, sigma_max) = (
+        request.sigma_min.unwrap_or(lo),
+        request.sigma_max.unwrap_or(hi),
+    );
+    let bad = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
+    match request.grid {
+        GridKind::Karras { rho } => {
+            SigmaGrid::karras(request.steps, sigma_min, sigma_max, rho).map_err(|e| bad(&e))
+        }
+        GridKind::LogSnr => {
+            SigmaGrid::exponential(request.steps, sigma_min, sigma_max).map_err(|e| bad(&e))
+        }
+        GridKind::Uniform => {
+            let schedule = match view {
+                ModelView::Denoising { schedule, .. } => schedule.clone(),
+                ModelView::Flow { path, .. } => path.schedule().clone(),
+            };
+            let t_of = |s: f64| schedule.t_from_edm_sigma(s).map_err(|e| bad(&e));
+            let (t_noise, t_data) = (t_of(sigma_max)?, t_of(sigma_min)?);
+            if request.steps == 0 {
+                return Err(TrainError::Sampling("steps must be at least 1".into()));
+            }
+            let n = request.steps;
+            let mut sigmas: Vec<f64> = (0..n)
+                .map(|i| {
+                    let u = if n == 1 {
+                        0.0
+                    } else {
+                        i as f64 / (n - 1) as f64
+                    };
+                    schedule.edm_sigma(t_noise + u * (t_data - t_noise))
+                })
+                .collect();
+            sigmas.push(0.0);
+            SigmaGrid::new(sigmas).map_err(|e| bad(&e))
+        }
+    }
+}
+
+/// `n` rows of `numel` standard normals, row i from its own seed (of [`sample_seeds`]), so row
+/// i is the same whatever `n` is: the starting noise of `scoreflow sample` without `--noise`.
+pub fn standard_normals(seed: u64, n: usize, numel: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n * numel);
+    for s in sample_seeds(seed ^ 0x7A5E_ED00, n) {
+        let mut rng = ChaCha8Rng::seed_from_u64(s);
+        out.extend((0..numel).map(|_| -> f64 { StandardNormal.sample(&mut rng) }));
+    }
+    out
+}
+
+/// Whether k-diffusion draws this sampler's noise from a Brownian tree by default.
+fn uses_brownian_tree(name: &str) -> bool {
+    matches!(name, "dpmpp-sde" | "dpmpp-2m-sde" | "dpmpp-3m-sde")
+}
+
+/// Samples from the network: σ-space samplers start at σ̃_max·z on the grid and return x̂₀;
+/// `fm-*` samplers start at x(0) = z and return x(1). `z` holds `n × numel` standard normals
+/// (one row per sample), `labels` one class per sample for a conditional network.
+///
+/// # Errors
+/// [`TrainError::Sampling`] for an unknown sampler or bad grid, the network's error, or a
+/// sampler failure.
+pub fn sample(
+    network: &Network,
+    view: &ModelView,
+    sample_shape: &[usize],
+    z: &[f64],
+    labels: Option<&[u32]>,
+    request: &SampleRequest,
+    device: &Device,
+) -> Result<Sampled, TrainError> {
+    match sample_shape.len() {
+        1 => sample_rank::<2>(network, view, sample_shape, z, labels, request, device),
+        3 => sample_rank::<4>(network, view, sample_shape, z, labels, request, device),
+        _ => Err(TrainError::Sampling(format!(
+            "samples of shape {sample_shape:?} are neither points nor images"
+        ))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sample_rank<const D: usize>(
+    network: &Network,
+    view: &ModelView,
+    sample_shape: &[usize],
+    z: &[f64],
+    labels: Option<&[u32]>,
+    request: &SampleRequest,
+    device: &Device,
+) -> Result<Sampled, TrainError>
+where
+    Network: RankForward<D>,
+{
+    let numel: usize = sample_shape.iter().product();
+    if numel == 0 || !z.len().is_multiple_of(numel) {
+        return Err(TrainError::Sampling(format!(
+            "the starting noise has {} values, not a multiple of {numel} per sample",
+            z.len()
+        )));
+    }
+    let n = z.len() / numel;
+    if let Some(l) = labels
+        && l.len() != n
+    {
+        return Err(TrainError::Sampling(format!(
+            "{} labels for {n} samples",
+            l.len()
+        )));
+    }
+    if request.chunk == 0 {
+        return Err(TrainError::Sampling(
+            "the chunk size must be at least 1".into(),
+        ));
+    }
+    let sampling = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
+    let flow_solver =
+        FlowSolver::from_name(&request.sampler, request.options.rtol, request.options.atol);
+    let grid = match flow_solver {
+        Some(_) => None,
+        None => Some(sigma_grid(view, request)?),
+    };
+    let seeds =
+        sample_seeds(request.seed, request.first_sample + n).split_off(request.first_sample);
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(z.len());
+    let mut nfe = 0;
+    for start in (0..n).step_by(request.chunk) {
+        let rows = request.chunk.min(n - start);
+        let mut shape = [0usize; D];
+        shape[0] = rows;
+        shape[1..].copy_from_slice(sample_shape);
+        let z_chunk: Vec<f32> = z[start * numel..(start + rows) * numel]
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let x0 = Tensor::<D>::from_data(TensorData::new(z_chunk, shape), device);
+        let label_tensor = labels.map(|l| {
+            let data: Vec<i64> = l[start..start + rows]
+                .iter()
+                .map(|&v| i64::from(v))
+                .collect();
+            Tensor::<1, Int>::from_data(TensorData::new(data, [rows]), device)
+        });
+        let (x, calls) = if let Some(solver) = flow_solver {
+            if request.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
+                return Err(TrainError::Sampling("steps must be at least 1".into()));
+            }
+            let stash = ErrorStash::<DenoiseError>::new();
+            let field = |x: &Tensor<D>, t: f64| {
+                stash.state(x, || velocity(network, view, label_tensor.as_ref(), x, t))
+            };
+            let (x, stats) = stash
+                .finish(sample_flow(&field, x0, solver, request.steps))
+                .map_err(|e| sampling(&e))?;
+            (x, stats.nfe)
+        } else {
+            let grid = grid.as_ref().expect("σ-space samplers have a grid");
+            let sampler = by_name::<Tensor<D>>(&request.sampler, &request.options)
+                .map_err(|e| sampling(&e))?;
+            let denoiser = NetDenoiser {
+                network,
+                view,
+                labels: label_tensor,
+            };
+            let counting = CountingDenoiser::new(&denoiser as &dyn Denoiser<Tensor<D>>);
+            let sigma_max = grid.as_slice()[0];
+            let x0 = x0.mul_scalar(sigma_max);
+            let chunk_seeds = &seeds[start..start + rows];
+            let mut noise: Box<dyn NoiseSampler<Tensor<D>>> =
+                if uses_brownian_tree(&request.sampler) {
+                    let sigma_min = grid
+                        .as_slice()
+                        .iter()
+                        .copied()
+                        .filter(|s| *s > 0.0)
+                        .fold(f64::INFINITY, f64::min);
+                    Box::new(
+                        BrownianTreeNoise::new(&x0, sigma_min, sigma_max, chunk_seeds)
+                            .map_err(|e| sampling(&e))?,
+                    )
+                } else {
+                    Box::new(GaussianNoise::new(&x0, chunk_seeds).map_err(|e| sampling(&e))?)
+                };
+            let mut ctx = SampleContext {
+                noise: Some(noise.as_mut()),
+                callback: None,
+            };
+            let x = sampler
+                .sample(&counting, x0, grid, &mut ctx)
+                .map_err(|e| sampling(&e))?;
+            (x, counting.count())
+        };
+        nfe = calls;
+        let values = x
+            .into_data()
+            .convert::<f64>()
+            .try_into_vec::<f64>()
+            .map_err(|e| TrainError::Sampling(format!("{e:?}")))?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(TrainError::Sampling(format!(
+                "{} produced non-finite samples",
+                request.sampler
+            )));
+        }
+        out.extend(values);
+    }
+    Ok(Sampled {
+        x: out,
+        nfe,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

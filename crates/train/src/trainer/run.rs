@@ -1,0 +1,539 @@
+//! One training run, fresh or resumed.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use scoreflow_models::ema::Ema;
+
+use super::grads::{clip_global_norm, global_norm};
+use super::seeds::{device_seed, step_rng};
+use crate::checkpoint::{ModelInfo, RunDir, Snapshot, TrainState};
+use crate::config::{NonFinitePolicy, RunConfig};
+use crate::data::{self, DataOptions, DataSpec, Dataset, Loader};
+use crate::error::TrainError;
+use crate::metrics::{MetricsLine, MetricsLog, Progress, loss_by_quartile};
+use crate::model::Network;
+use crate::objective::{MicroBatch, Objective};
+
+/// How to run: where, on what, and how loudly.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue from the newest valid checkpoint in `out`.
+    pub resume: bool,
+    /// The device (its autodiff twin trains; the EMA lives on the plain device).
+    pub device: Device,
+    /// No progress output.
+    pub quiet: bool,
+    /// Stop (as if interrupted, after a checkpoint) once this many steps are done; for tests and
+    /// time-sliced jobs. The configuration's `steps` stays the run's length.
+    pub stop_after: Option<u64>,
+}
+
+/// What a finished (or stopped) run did.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// Optimiser steps done in total.
+    pub step: u64,
+    /// The checkpoint written last.
+    pub checkpoint: PathBuf,
+    /// The mean loss of each step this process ran, in order.
+    pub losses: Vec<f64>,
+    /// Steps skipped for non-finite values.
+    pub skipped: u64,
+}
+
+/// Everything a run holds between steps.
+struct Session {
+    objective: Objective,
+    dataset: Arc<dyn Dataset>,
+    model: Network,
+    ema: Option<Ema<Network>>,
+    optimizer: ModuleOptimizer,
+    state: TrainState,
+    device: Device,
+    null_class: Option<usize>,
+}
+
+/// The optimiser of `config`: AdamW with every constant explicit.
+fn optimizer(config: &RunConfig) -> ModuleOptimizer {
+    let t = &config.train;
+    AdamWConfig::new()
+        .with_beta_1(t.beta1 as f32)
+        .with_beta_2(t.beta2 as f32)
+        .with_epsilon(t.eps as f32)
+        .with_weight_decay(t.weight_decay as f32)
+        .init()
+}
+
+/// Opens the dataset of `config`.
+///
+/// # Errors
+/// [`TrainError::Data`].
+pub fn open_dataset(config: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
+    let spec = DataSpec::from_str(&config.data.spec)?;
+    let options = DataOptions {
+        toy_points: config.data.points,
+        image_size: config.data.image_size,
+        seed: config.train.seed,
+        ..DataOptions::default()
+    };
+    Ok(Arc::from(data::open(&spec, &options)?))
+}
+
+/// The class count the network is conditioned on, if it is.
+pub(crate) fn classes(
+    config: &RunConfig,
+    dataset: &dyn Dataset,
+) -> Result<Option<usize>, TrainError> {
+    if !config.train.conditional {
+        return Ok(None);
+    }
+    dataset.num_classes().map(Some).ok_or_else(|| {
+        TrainError::Config(crate::config::ConfigError::Invalid {
+            key: "train.conditional",
+            reason: format!("the data `{}` has no labels", config.data.spec),
+        })
+    })
+}
+
+/// The part of a configuration a checkpoint must share to be resumed or sampled: data, network
+/// and objective (the `[train]` table may change, e.g. more steps).
+fn identity(config: &RunConfig) -> serde_json::Value {
+    serde_json::json!({
+        "data": config.data,
+        "model": config.model,
+        "objective": config.objective,
+        "conditional": config.train.conditional,
+    })
+}
+
+impl Session {
+    fn start(
+        config: &RunConfig,
+        options: &RunOptions,
+        progress_warn: &mut dyn FnMut(String),
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        let dataset = open_dataset(config)?;
+        let objective = Objective::build(&config.objective)?;
+        let num_classes = classes(config, dataset.as_ref())?;
+        let device = options.device.clone().autodiff();
+        let run_dir = RunDir::new(&options.out);
+        let template_model = Network::build_seeded(
+            &config.model,
+            dataset.sample_shape(),
+            num_classes,
+            &device,
+            config.train.seed,
+        )?;
+        if !options.resume {
+            if !run_dir.checkpoints().is_empty() {
+                return Err(TrainError::Io {
+                    path: options.out.clone(),
+                    source: std::io::Error::other(
+                        "this directory already holds a run's checkpoints: pass --resume to \
+                         continue it, or choose another --out",
+                    ),
+                });
+            }
+            let ema = config
+                .train
+                .ema
+                .schedule()
+                .map(|s| Ema::new(&template_model, s, &options.device))
+                .transpose()
+                .map_err(|e| TrainError::Model(e.to_string()))?;
+            let null_class = template_model.null_class();
+            return Ok(Self {
+                objective,
+                dataset,
+                model: template_model,
+                ema,
+                optimizer: optimizer(config),
+                state: TrainState {
+                    step: 0,
+                    epoch: 0,
+                    position: 0,
+                    nimg: 0,
+                    seed: config.train.seed,
+                    skipped: 0,
+                },
+                device,
+                null_class,
+            });
+        }
+        let has_ema = config.train.ema.schedule().is_some();
+        let template = || Snapshot {
+            model: template_model.clone(),
+            ema: has_ema.then(|| template_model.clone().valid()),
+        };
+        let loaded =
+            run_dir.load_newest(&template, &|| optimizer(config), &device, progress_warn)?;
+        if identity(&loaded.config) != identity(config) {
+            return Err(TrainError::Mismatch {
+                path: loaded.path.clone(),
+                reason: "was trained with other data, network or objective than this \
+                         configuration; resume with the same [data], [model] and [objective]"
+                    .into(),
+            });
+        }
+        if loaded.state.seed != config.train.seed {
+            return Err(TrainError::Mismatch {
+                path: loaded.path.clone(),
+                reason: format!(
+                    "was trained with seed {}, not {}",
+                    loaded.state.seed, config.train.seed
+                ),
+            });
+        }
+        let model = loaded.snapshot.model;
+        let ema = match (config.train.ema.schedule(), loaded.snapshot.ema) {
+            (Some(schedule), Some(avg)) => {
+                let mut ema = Ema::new(&model, schedule, &options.device)
+                    .map_err(|e| TrainError::Model(e.to_string()))?;
+                ema.set_model(avg);
+                ema.set_nimg(loaded.state.nimg);
+                Some(ema)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(TrainError::Mismatch {
+                    path: loaded.path,
+                    reason: "the EMA setting differs from the checkpoint's".into(),
+                });
+            }
+        };
+        let null_class = model.null_class();
+        Ok(Self {
+            objective,
+            dataset,
+            model,
+            ema,
+            optimizer: loaded.optimizer,
+            state: loaded.state,
+            device,
+            null_class,
+        })
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            model: self.model.clone(),
+            ema: self.ema.as_ref().map(|e| e.model().clone()),
+        }
+    }
+}
+
+/// Values of the steps since the last metrics line, kept on the device until it is written.
+#[derive(Default)]
+struct Pending {
+    means: Vec<Tensor<1>>,
+    per_sample: Vec<Tensor<1>>,
+    levels: Vec<f64>,
+    norms: Vec<Tensor<1>>,
+    first_step: u64,
+    samples: usize,
+}
+
+/// Reads a `[n]` tensor to the host.
+fn host(t: Tensor<1>) -> Vec<f64> {
+    t.into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .unwrap_or_default()
+}
+
+/// Trains `config` into `options.out` (fresh, or resumed from its newest valid checkpoint).
+///
+/// # Errors
+/// [`TrainError`] for bad configuration or data, a damaged or foreign checkpoint on resume, a
+/// non-finite loss with `on_nonfinite = "stop"`, or I/O; files already in the directory are
+/// never overwritten by a fresh run.
+pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, TrainError> {
+    let mut warnings = Vec::new();
+    let mut session = Session::start(config, options, &mut |w| warnings.push(w))?;
+    let run_dir = RunDir::new(&options.out);
+    run_dir.create()?;
+    write_config(&options.out, config)?;
+    let settings = config.train.clone();
+    let progress = Progress::new(session.state.step, settings.steps, options.quiet);
+    for w in &warnings {
+        progress.note(&format!("warning: {w}"));
+    }
+    let mut metrics = MetricsLog::open(&options.out, options.resume.then_some(session.state.step))?;
+    let micro = settings.batch / settings.accumulation;
+    let mut loader = Loader::new(
+        session.dataset.clone(),
+        micro,
+        settings.seed,
+        config.data.flip,
+        (session.state.epoch, session.state.position),
+    )?;
+    let conditioning = session
+        .null_class
+        .map(|null| (null as u32, settings.label_dropout));
+    let mut losses = Vec::new();
+    let mut pending = Pending {
+        first_step: session.state.step,
+        ..Pending::default()
+    };
+    let mut clock = Instant::now();
+    let mut last_checkpoint = run_dir
+        .checkpoints()
+        .last()
+        .map(|f| f.path.clone())
+        .unwrap_or_default();
+    let stop = options
+        .stop_after
+        .map_or(settings.steps, |s| s.min(settings.steps));
+    while session.state.step < stop {
+        let step = session.state.step;
+        let mut rng = step_rng(settings.seed, step);
+        session.device.seed(device_seed(settings.seed, step));
+        let mut accumulator = GradientsAccumulator::new();
+        let mut step_mean: Option<Tensor<1>> = None;
+        for _ in 0..settings.accumulation {
+            let batch = loader.next_batch()?;
+            let loss = session.objective.loss(
+                &session.model,
+                &MicroBatch {
+                    batch: &batch,
+                    device: &session.device,
+                    conditioning,
+                },
+                &mut rng,
+            )?;
+            let scaled = loss.mean.clone().div_scalar(settings.accumulation as f64);
+            let grads = GradientsParams::from_grads(scaled.backward(), &session.model);
+            accumulator.accumulate(&session.model, grads);
+            let mean = loss.mean.detach().inner();
+            step_mean = Some(match step_mean {
+                Some(m) => m + mean,
+                None => mean,
+            });
+            pending.per_sample.push(loss.per_sample.detach().inner());
+            pending.levels.extend(loss.levels);
+            (session.state.epoch, session.state.position) = batch.next_start();
+        }
+        let step_mean = step_mean
+            .expect("accumulation ≥ 1")
+            .div_scalar(settings.accumulation as f64);
+        let mut grads = accumulator.grads();
+        let norm = global_norm(&session.model, &grads)
+            .unwrap_or_else(|| Tensor::zeros([1], &session.device.clone().inner()));
+        let mut skip = false;
+        if settings.on_nonfinite == NonFinitePolicy::Skip {
+            // Deciding to skip needs the values on the host: one read per step in this mode.
+            let values = host(step_mean.clone() + norm.clone().cast(step_mean.dtype()));
+            skip = !values.iter().all(|v| v.is_finite());
+        }
+        if settings.clip > 0.0 && !skip {
+            grads = clip_global_norm(&session.model, grads, &norm, settings.clip);
+        }
+        if skip {
+            session.state.skipped += 1;
+        } else {
+            let lr = settings.lr_at(step);
+            session.model = session.optimizer.step(lr, session.model, grads);
+            if let Some(ema) = session.ema.as_mut() {
+                ema.update(&session.model, settings.batch as u64)
+                    .map_err(|e| TrainError::Model(e.to_string()))?;
+            }
+            pending.means.push(step_mean);
+            pending.norms.push(norm);
+        }
+        session.state.step += 1;
+        session.state.nimg += settings.batch as u64;
+        pending.samples += settings.batch;
+        progress.step();
+        let done = session.state.step;
+        let last = done == stop;
+        let log_now = done % settings.log_every == 0 || last;
+        let save_now = done % settings.checkpoint_every == 0 || last;
+        if log_now || save_now {
+            // The pending values are read (and checked) before anything is saved, so no
+            // checkpoint ever holds weights updated from a non-finite step.
+            let line = flush(
+                &mut pending,
+                &session,
+                settings.lr_at(step),
+                &mut clock,
+                &mut losses,
+            )?;
+            if let Some(line) = line
+                && log_now
+            {
+                metrics.write(&line)?;
+                progress.metrics(&line);
+            }
+            pending.first_step = done;
+        }
+        if save_now {
+            last_checkpoint = run_dir.save(
+                &session.snapshot(),
+                &session.optimizer,
+                &session.state,
+                config,
+                &ModelInfo {
+                    sample_shape: session.dataset.sample_shape().to_vec(),
+                    num_classes: session.null_class,
+                },
+                settings.keep,
+            )?;
+        }
+        let grid_now =
+            (settings.grid_every > 0 && done % settings.grid_every == 0) || done == settings.steps;
+        if grid_now {
+            let path = write_grid(&session, &options.out, &settings, done, &options.device)?;
+            progress.note(&format!("samples: {}", path.display()));
+        }
+    }
+    progress.finish();
+    Ok(RunSummary {
+        step: session.state.step,
+        checkpoint: last_checkpoint,
+        losses,
+        skipped: session.state.skipped,
+    })
+}
+
+/// Reads the pending values, checks them, and turns them into a metrics line.
+fn flush(
+    pending: &mut Pending,
+    session: &Session,
+    lr: f64,
+    clock: &mut Instant,
+    losses: &mut Vec<f64>,
+) -> Result<Option<MetricsLine>, TrainError> {
+    if pending.means.is_empty() && pending.per_sample.is_empty() {
+        return Ok(None);
+    }
+    let means = host(Tensor::cat(std::mem::take(&mut pending.means), 0));
+    let norms = if pending.norms.is_empty() {
+        Vec::new()
+    } else {
+        host(Tensor::cat(std::mem::take(&mut pending.norms), 0))
+    };
+    let per_sample = host(Tensor::cat(std::mem::take(&mut pending.per_sample), 0));
+    let levels = std::mem::take(&mut pending.levels);
+    for (k, m) in means.iter().enumerate() {
+        if !m.is_finite() {
+            return Err(TrainError::NonFinite {
+                step: pending.first_step + k as u64 + 1,
+                what: "loss",
+            });
+        }
+    }
+    for (k, g) in norms.iter().enumerate() {
+        if !g.is_finite() {
+            return Err(TrainError::NonFinite {
+                step: pending.first_step + k as u64 + 1,
+                what: "gradient norm",
+            });
+        }
+    }
+    losses.extend(&means);
+    let elapsed = clock.elapsed().as_secs_f64();
+    *clock = Instant::now();
+    let samples = std::mem::take(&mut pending.samples);
+    let (loss_quartiles, level_quartile_edges) = loss_by_quartile(&levels, &per_sample);
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    Ok(Some(MetricsLine {
+        step: session.state.step,
+        loss: mean(&means),
+        loss_quartiles,
+        level_quartile_edges,
+        lr,
+        grad_norm: mean(&norms),
+        samples_per_sec: samples as f64 / elapsed.max(1e-9),
+        skipped: session.state.skipped,
+    }))
+}
+
+/// Samples a grid from the EMA weights (the trained ones without EMA) at a fixed seed and writes
+/// `grids/step-NNNNNNNNN.png`: an image grid, or a scatter plot over data points.
+fn write_grid(
+    session: &Session,
+    dir: &Path,
+    settings: &crate::config::TrainSettings,
+    step: u64,
+    device: &Device,
+) -> Result<PathBuf, TrainError> {
+    let grids = dir.join("grids");
+    std::fs::create_dir_all(&grids).map_err(TrainError::io(&grids))?;
+    let path = grids.join(format!("step-{step:09}.png"));
+    let network = match &session.ema {
+        Some(ema) => ema.model().clone(),
+        None => session.model.clone().valid(),
+    };
+    let shape = session.dataset.sample_shape().to_vec();
+    let numel: usize = shape.iter().product();
+    let images = shape.len() == 3;
+    let n = settings
+        .grid_samples
+        .unwrap_or(if images { 64 } else { 2000 });
+    let view = session.objective.view();
+    let request = crate::sampling::SampleRequest {
+        sampler: if session.objective.is_flow() {
+            "fm-midpoint"
+        } else {
+            "heun"
+        }
+        .into(),
+        steps: settings.grid_steps,
+        grid: crate::sampling::GridKind::Karras { rho: 7.0 },
+        sigma_min: None,
+        sigma_max: None,
+        seed: settings.seed,
+        options: Default::default(),
+        chunk: if images { 64 } else { 4096 },
+        first_sample: 0,
+    };
+    let labels: Option<Vec<u32>> = session
+        .null_class
+        .map(|null| (0..n as u32).map(|i| i % null.max(1) as u32).collect());
+    let z = crate::sampling::standard_normals(settings.seed, n, numel);
+    let sampled = crate::sampling::sample(
+        &network,
+        &view,
+        &shape,
+        &z,
+        labels.as_deref(),
+        &request,
+        &device.clone().inner(),
+    )?;
+    if images {
+        let cols = (n as f64).sqrt().ceil() as usize;
+        crate::metrics::write_image_grid(&path, &sampled.x, &shape, cols)?;
+    } else if numel >= 2 {
+        let count = n.min(session.dataset.len());
+        let mut reference = vec![0f32; count * numel];
+        for (i, row) in reference.chunks_exact_mut(numel).enumerate() {
+            session.dataset.read(i, row)?;
+        }
+        let reference: Vec<f64> = reference.into_iter().map(f64::from).collect();
+        crate::metrics::write_scatter(&path, &sampled.x, Some(&reference), numel, 512)?;
+    }
+    Ok(path)
+}
+
+/// Writes the resolved configuration beside the checkpoints (atomically).
+fn write_config(dir: &Path, config: &RunConfig) -> Result<(), TrainError> {
+    let path = dir.join("config.toml");
+    let tmp = dir.join(".config.toml.tmp");
+    let text = config.to_toml_string()?;
+    std::fs::write(&tmp, text).map_err(TrainError::io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))
+}
