@@ -40,10 +40,16 @@ enum Command {
     SampleAnalytic(commands::sample_analytic::Args),
     /// Exact negative log-likelihood of points under an analytic target, via the probability-flow ODE.
     NllAnalytic(commands::nll_analytic::Args),
+    /// Exact samples of an analytic Gaussian-mixture target (.npy).
+    DrawAnalytic(commands::draw_analytic::Args),
+    /// Sliced W2 between samples and an analytic target, beside the exact-vs-exact floor.
+    Sw2(commands::sw2::Args),
     /// Benchmark every sampler on an analytic target: NFE, error, sliced W2, time; table and PNG plot.
     BenchAnalytic(commands::bench_analytic::Args),
     /// Time the networks' forward pass and training step on a device (samples/s, cold start).
     BenchModel(commands::bench_model::Args),
+    /// Time the training loop's step against the bare training step of bench-model (overhead).
+    BenchTrain(commands::bench_train::Args),
     /// Run a diffusers UNet2DModel checkpoint on a device and compare with diffusers' recorded output.
     CheckDiffusers(commands::check_diffusers::Args),
 }
@@ -79,7 +85,10 @@ fn main() {
         Command::SampleAnalytic(args) => commands::sample_analytic::run(&args),
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
+        Command::DrawAnalytic(args) => commands::draw_analytic::run(&args),
+        Command::Sw2(args) => commands::sw2::run(&args),
         Command::BenchModel(args) => commands::bench_model::run(&args),
+        Command::BenchTrain(args) => commands::bench_train::run(&args),
         Command::CheckDiffusers(args) => commands::check_diffusers::run(&args),
     };
     if let Err(e) = result {

@@ -156,7 +156,11 @@ fn losses<F: scoreflow_flow_matching::loss::ConditionalFlow>(
 fn assert_minimum(name: &str, eval: &dyn Fn(f64) -> Vec<f64>) {
     let h = 0.1;
     let (lo, mid, hi) = (eval(-h), eval(0.0), eval(h));
-    let slope: Vec<f64> = hi.iter().zip(&lo).map(|(p, m)| (p - m) / (2.0 * h)).collect();
+    let slope: Vec<f64> = hi
+        .iter()
+        .zip(&lo)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .collect();
     let (m, se) = mean_se(&slope);
     assert!(m.abs() < 4.0 * se, "{name}: derivative {m} ± {se}");
     for side in [&lo, &hi] {
@@ -176,10 +180,22 @@ fn ot_cfm_is_minimised_by_the_velocity_of_the_exact_ot_coupling() {
     for (&i, &j) in pairs.source.iter().zip(&pairs.target) {
         assert_eq!(perm[i], j, "the coupling is the optimal permutation");
     }
-    let weights = Array2::from_shape_fn((N, N), |(i, j)| if perm[i] == j { 1.0 / N as f64 } else { 0.0 });
+    let weights = Array2::from_shape_fn(
+        (N, N),
+        |(i, j)| if perm[i] == j { 1.0 / N as f64 } else { 0.0 },
+    );
     let loss = ConditionalFlowMatching::new(Icfm::new(SIGMA_OT).unwrap(), FlowPrediction::Velocity);
     assert_minimum("OT-CFM", &|theta| {
-        losses(&loss, &ExactOt::new(), &weights, &a, &b, &|_| SIGMA_OT, &|_| 0.0, theta)
+        losses(
+            &loss,
+            &ExactOt::new(),
+            &weights,
+            &a,
+            &b,
+            &|_| SIGMA_OT,
+            &|_| 0.0,
+            theta,
+        )
     });
 }
 

@@ -192,6 +192,39 @@ fn exact_ot_agrees_with_scipys_algorithm_on_larger_batches() {
 }
 
 #[test]
+fn exact_ot_agrees_with_scipys_algorithm_on_many_random_problems() {
+    // Gaussian points, uniform costs, and small-integer costs full of ties, at every size up to
+    // 40 (the auction and the shortest-path phase both run for n ≥ 2).
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for k in 0..240usize {
+        let n = 1 + k % 40;
+        let c = match k % 3 {
+            0 => {
+                let (x0, x1) = gaussian_batches(n, n, 1 + k % 4, 1.0, 0.5, k as u64);
+                cost::squared_euclidean(x0.view(), x1.view()).unwrap()
+            }
+            1 => Array2::from_shape_fn((n, n), |_| rng.random::<f64>()),
+            _ => Array2::from_shape_fn((n, n), |_| rng.random_range(0..4) as f64),
+        };
+        let ours = ExactOt::new().assign(c.view()).unwrap();
+        assert_permutation(&ours, n);
+        let flat: Vec<f64> = c.iter().copied().collect();
+        let (rows, cols) = lsap::solve(n, n, &flat, false).unwrap();
+        let reference: f64 = rows.iter().zip(&cols).map(|(&i, &j)| c[[i, j]]).sum();
+        let total: f64 = ours
+            .source
+            .iter()
+            .zip(&ours.target)
+            .map(|(&i, &j)| c[[i, j]])
+            .sum();
+        assert!(
+            (total - reference).abs() <= 1e-12 * reference.max(1.0),
+            "problem {k} (n = {n}): {total} vs lsap {reference}"
+        );
+    }
+}
+
+#[test]
 fn partial_exact_ot_pairs_the_smaller_batch_optimally() {
     for (n0, n1, seed) in [(3, 6, 10), (6, 3, 11), (5, 8, 12), (8, 5, 13), (1, 4, 14)] {
         let (x0, x1) = gaussian_batches(n0, n1, 2, 0.3, 1.2, seed);

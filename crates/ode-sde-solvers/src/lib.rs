@@ -18,6 +18,8 @@
 //! - [`brownian`]: per-sample seeded Brownian increments, sequential or as a virtual Brownian
 //!   tree that answers any interval consistently (for adaptive steps).
 
+#[cfg(feature = "burn")]
+pub mod batch;
 pub mod brownian;
 mod denoiser;
 mod error;

@@ -9,6 +9,10 @@
 //! - [`noise_level`]: the distributions training draws t or σ from, with their densities.
 //! - `loss` (feature `burn`): denoising score matching for every prediction type and
 //!   weighting, the discrete-time DDPM loss, and sliced score matching.
+//! - [`editing`]: inpainting (replacement and RePaint), SDEdit and probability-flow inversion
+//!   built on any sampler.
+//! - [`guidance`]: classifier-free guidance (with rescale and a σ interval) and classifier
+//!   guidance, as denoiser wrappers every sampler runs.
 //! - [`parameterization`]: networks trained to predict ε, x₀, v, the score or a flow velocity
 //!   on any noise schedule, or EDM-preconditioned, become a
 //!   [`Denoiser`](scoreflow_ode_sde_solvers::Denoiser) D(x; σ) — the one interface every sampler
@@ -17,6 +21,8 @@
 //!   testing samplers, likelihoods and losses against ground truth.
 
 pub mod analytic;
+pub mod editing;
+pub mod guidance;
 #[cfg(feature = "burn")]
 pub mod loss;
 pub mod noise_level;

@@ -23,11 +23,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView1, Axis};
+use ndarray::Array2;
 use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
 use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
 use scoreflow_ode_sde_solvers::samplers::{SAMPLER_NAMES, SamplerOptions, by_name};
 use scoreflow_score_matching::analytic::GaussianMixture;
+use scoreflow_train::metrics::SlicedW2;
 
 use super::sample_analytic::check_sigmas;
 use crate::analytic::{RunSpec, denoiser, run as run_sampler, velocity};
@@ -205,57 +206,6 @@ pub fn rms_endpoint_error(x: &Array2<f64>, reference: &Array2<f64>) -> f64 {
     (squared / x.nrows() as f64).sqrt()
 }
 
-/// The sliced Wasserstein-2 distance to a fixed reference sample (Rabin, Peyré, Delon &
-/// Bernot 2011, "Wasserstein Barycenter and its Application to Texture Mixing"; Bonneel,
-/// Rabin, Peyré & Pfister 2015, "Sliced and Radon Wasserstein Barycenters of Measures"):
-///
-/// SW₂²(X, Y) = E_θ[W₂²(θᵀX, θᵀY)], θ uniform on the unit sphere,
-///
-/// estimated with K fixed random directions. For two samples of equal size n the 1-D W₂² is
-/// exact: the optimal coupling matches order statistics, W₂² = 1/n Σᵢ (x₍ᵢ₎ − y₍ᵢ₎)². The
-/// estimate is biased upward by the finite samples, which is why a noise floor is reported.
-pub struct SlicedW2 {
-    /// Unit directions, (K, d).
-    directions: Array2<f64>,
-    /// The reference sample's sorted projection on each direction.
-    sorted: Vec<Vec<f64>>,
-}
-
-impl SlicedW2 {
-    /// Projects and sorts `reference` (n, d) once on `k` directions drawn with `seed`.
-    pub fn new(reference: &Array2<f64>, k: usize, seed: u64) -> Result<Self, CliError> {
-        let mut directions = standard_normal(k, reference.ncols(), seed)?;
-        for mut row in directions.axis_iter_mut(Axis(0)) {
-            // A Gaussian vector normalised is uniform on the sphere; it is 0 with probability 0.
-            let norm = row.dot(&row).sqrt();
-            row /= norm;
-        }
-        let sorted = directions
-            .axis_iter(Axis(0))
-            .map(|theta| sorted_projection(reference, theta))
-            .collect();
-        Ok(Self { directions, sorted })
-    }
-
-    /// SW₂ between `x` and the reference sample; `x` must have as many rows.
-    pub fn distance(&self, x: &Array2<f64>) -> f64 {
-        let mut total = 0.0;
-        for (theta, ys) in self.directions.axis_iter(Axis(0)).zip(&self.sorted) {
-            let xs = sorted_projection(x, theta);
-            assert_eq!(xs.len(), ys.len(), "SW2 needs samples of equal size");
-            let w2: f64 = xs.iter().zip(ys).map(|(a, b)| (a - b) * (a - b)).sum();
-            total += w2 / xs.len() as f64;
-        }
-        (total / self.sorted.len() as f64).sqrt()
-    }
-}
-
-fn sorted_projection(x: &Array2<f64>, theta: ArrayView1<'_, f64>) -> Vec<f64> {
-    let mut p = x.dot(&theta).to_vec();
-    p.sort_unstable_by(f64::total_cmp);
-    p
-}
-
 fn parse_steps(list: &str) -> Result<Vec<usize>, CliError> {
     let mut steps = Vec::new();
     for item in list.split(',').map(str::trim) {
@@ -399,8 +349,20 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let (n, dim) = (args.samples, target.dim());
     let z = standard_normal(n, dim, args.seed)?;
     let exact = mixture_sample(&target, n, args.seed.wrapping_add(2));
-    let sw2 = SlicedW2::new(&exact, SW2_DIRECTIONS, DIRECTION_SEED)?;
-    let noise_floor = sw2.distance(&mixture_sample(&target, n, args.seed.wrapping_add(3)));
+    let sw2 = SlicedW2::new(
+        exact.as_slice().expect("standard layout"),
+        dim,
+        SW2_DIRECTIONS,
+        DIRECTION_SEED,
+    );
+    let flat = |x: &Array2<f64>| x.iter().copied().collect::<Vec<f64>>();
+    let noise_floor = sw2
+        .distance(&flat(&mixture_sample(
+            &target,
+            n,
+            args.seed.wrapping_add(3),
+        )))
+        .unwrap_or(f64::NAN);
 
     // One reference per family, shared by every sampler and step count of that family.
     let needs = |f: Family| samplers.iter().any(|e| e.family == f && !e.stochastic);
@@ -470,7 +432,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 Ok(Measured {
                     nfe: r.nfe,
                     error,
-                    sw2: sw2.distance(&r.x),
+                    sw2: sw2.distance(&flat(&r.x)).unwrap_or(f64::NAN),
                     seconds: r.seconds,
                 })
             });
@@ -614,17 +576,6 @@ fn to_csv(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sliced_w2_of_a_shift_is_its_length() {
-        // Projections of X + c are those of X shifted by θᵀc, so SW₂² = E[(θᵀc)²] = ‖c‖²/d.
-        let x = standard_normal(500, 2, 7).unwrap();
-        let sw = SlicedW2::new(&x, 4000, 1).unwrap();
-        assert!(sw.distance(&x) < 1e-12);
-        let shifted = &x + &ndarray::arr1(&[3.0, 4.0]);
-        let expected = (25.0f64 / 2.0).sqrt();
-        assert!((sw.distance(&shifted) - expected).abs() < 0.05 * expected);
-    }
 
     #[test]
     fn rms_error_is_root_mean_squared_distance() {

@@ -2,9 +2,12 @@
 
 pub mod bench_analytic;
 pub mod bench_model;
+pub mod bench_train;
 pub mod check_diffusers;
+pub mod draw_analytic;
 pub mod nll;
 pub mod nll_analytic;
 pub mod sample;
 pub mod sample_analytic;
+pub mod sw2;
 pub mod train;

@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::prelude::Device;
 use scoreflow_models::device_from_name;
 use scoreflow_train::config::{DataConfig, ModelConfig, ObjectiveConfig, RunConfig};
-use scoreflow_train::trainer::{RunOptions, train};
+use scoreflow_train::trainer::{RunOptions, train, train_on_devices};
 
 use crate::error::CliError;
 
@@ -45,6 +46,10 @@ pub struct Args {
     /// flex, ndarray, wgpu, vulkan, cuda or cuda:N (what the build has).
     #[arg(long, default_value = "flex")]
     device: String,
+    /// Data parallelism over several CUDA devices of this machine, e.g. cuda:0,cuda:1 (CUDA
+    /// builds only; replaces --device; train.batch is the global batch, split evenly).
+    #[arg(long, value_delimiter = ',')]
+    devices: Vec<String>,
     /// Data SPEC (overrides data.spec).
     #[arg(long)]
     data: Option<String>,
@@ -133,21 +138,58 @@ fn resolve(args: &Args) -> Result<RunConfig, CliError> {
     Ok(config)
 }
 
+/// Rank 0's device and the others: --devices when given (CUDA builds only), else --device.
+fn devices(args: &Args) -> Result<(Device, Vec<Device>), CliError> {
+    if args.devices.is_empty() {
+        return Ok((device_from_name(&args.device)?, Vec::new()));
+    }
+    if !cfg!(feature = "cuda") {
+        return Err(CliError::Argument {
+            name: "devices",
+            message: "data-parallel training needs a CUDA build (--features cuda): burn 0.22's \
+                      collective is NCCL"
+                .into(),
+        });
+    }
+    let all = args
+        .devices
+        .iter()
+        .map(|name| {
+            if name.starts_with("cuda") {
+                device_from_name(name).map_err(CliError::from)
+            } else {
+                Err(CliError::Argument {
+                    name: "devices",
+                    message: format!("`{name}`: data parallelism runs on CUDA devices only"),
+                })
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut all = all.into_iter();
+    let first = all.next().expect("at least one device");
+    Ok((first, all.collect()))
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> Result<(), CliError> {
     let config = resolve(args)?;
-    let device = device_from_name(&args.device)?;
+    let (device, more) = devices(args)?;
     crate::device::start(&device)?;
-    let summary = train(
-        &config,
-        &RunOptions {
-            out: args.out.clone(),
-            resume: args.resume,
-            device,
-            quiet: args.quiet,
-            stop_after: args.stop_after,
-        },
-    )?;
+    for d in &more {
+        crate::device::start(d)?;
+    }
+    let options = RunOptions {
+        out: args.out.clone(),
+        resume: args.resume,
+        device,
+        quiet: args.quiet,
+        stop_after: args.stop_after,
+    };
+    let summary = if more.is_empty() {
+        train(&config, &options)?
+    } else {
+        train_on_devices(&config, &options, &more)?
+    };
     println!(
         "{}",
         serde_json::json!({

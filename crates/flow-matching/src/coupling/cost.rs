@@ -75,22 +75,53 @@ pub(crate) fn check_finite(
 /// rounding error scales with ‖a‖² + ‖b‖², which centring makes as small as it can be.
 ///
 /// # Errors
-/// As [`check_batches`].
+/// As [`check_batches`]; [`CouplingError::NonFinite`] for `"cost"` if finite inputs are so large
+/// (|x| ~ 1e308) that their sums overflow.
 pub fn squared_euclidean(
     x0: ArrayView2<'_, f64>,
     x1: ArrayView2<'_, f64>,
 ) -> Result<Array2<f64>, CouplingError> {
-    check_batches(x0, x1)?;
-    let (n0, n1) = (x0.nrows(), x1.nrows());
-    let mut mean = Array1::<f64>::zeros(x0.ncols());
-    for row in x0.rows().into_iter().chain(x1.rows()) {
-        mean += &row;
+    let ((n0, d0), (n1, d1)) = (x0.dim(), x1.dim());
+    if d0 != d1 {
+        return Err(CouplingError::DimensionMismatch { d0, d1 });
+    }
+    if n0 == 0 || n1 == 0 {
+        return Err(CouplingError::Empty { n0, n1 });
+    }
+    // The mean doubles as the finiteness check: a NaN or ±∞ anywhere makes some column sum
+    // non-finite (so does an overflowing sum, which the product would overflow on too).
+    let mut mean = Array1::<f64>::zeros(d0);
+    let m = mean.as_slice_mut().expect("contiguous");
+    add_rows(m, x0);
+    add_rows(m, x1);
+    if !m.iter().all(|v| v.is_finite()) {
+        check_finite(x0, "x0")?;
+        check_finite(x1, "x1")?;
+        return Err(CouplingError::NonFinite {
+            what: "cost",
+            row: 0,
+            col: 0,
+            value: f64::INFINITY,
+        });
     }
     mean /= (n0 + n1) as f64;
     if let Some(c) = distances::squared_distances(x0, x1, mean.as_slice().expect("contiguous")) {
         return Ok(c);
     }
     Ok(general_product(x0, x1, &mean))
+}
+
+/// acc += Σ_i x_i (the column sums), one vectorised row at a time.
+fn add_rows(acc: &mut [f64], x: ArrayView2<'_, f64>) {
+    let add = |acc: &mut [f64], row: &[f64]| {
+        for (a, r) in acc.iter_mut().zip(row) {
+            *a += r;
+        }
+    };
+    match x.as_slice() {
+        Some(s) if !acc.is_empty() => s.chunks_exact(acc.len()).for_each(|row| add(acc, row)),
+        _ => x.rows().into_iter().for_each(|row| add(acc, &row.to_vec())),
+    }
 }
 
 /// [`squared_euclidean`]'s matrix on validated batches with matrixmultiply (the path of CPUs

@@ -63,13 +63,19 @@ fn pack(x: ArrayView2<'_, f64>, mean: &[f64], rows: usize) -> (Vec<f64>, Vec<f64
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let panels = n.div_ceil(rows);
-    let mut packed = vec![0.0; panels * rows * d];
+    let len = panels * rows * d;
+    // Every slot is written below (absent rows as zeros), so no zeroing pass.
+    let mut packed: Vec<f64> = Vec::with_capacity(len);
+    let out = packed.spare_capacity_mut()[..len]
+        .as_mut_ptr()
+        .cast::<f64>();
     let mut norms = vec![0.0; n];
     let whole = d - d % 8;
-    for g in 0..n.div_ceil(8) {
+    for g in 0..panels * rows / 8 {
         let (p, r0) = (g * 8 / rows, g * 8 % rows);
-        let present = (n - g * 8).min(8);
-        let panel = &mut packed[p * rows * d..(p + 1) * rows * d];
+        let present = n.saturating_sub(g * 8).min(8);
+        // SAFETY: panel p spans rows·d slots starting at p·rows·d < len.
+        let panel = unsafe { out.add(p * rows * d) };
         let mut sq = [_mm512_setzero_pd(); 8];
         for k in (0..whole).step_by(8) {
             // SAFETY: k + 8 ≤ whole ≤ d, so every load reads a row (or the mean) in bounds;
@@ -88,20 +94,29 @@ fn pack(x: ArrayView2<'_, f64>, mean: &[f64], rows: usize) -> (Vec<f64>, Vec<f64
             let t = transpose8(v);
             for (l, t) in t.iter().enumerate() {
                 // SAFETY: (k + l)·rows + r0 + 8 ≤ d·rows, inside the panel.
-                unsafe { _mm512_storeu_pd(panel.as_mut_ptr().add((k + l) * rows + r0), *t) };
+                unsafe { _mm512_storeu_pd(panel.add((k + l) * rows + r0), *t) };
             }
         }
-        for r in 0..present {
-            let i = g * 8 + r;
+        for r in 0..8 {
             let mut s = _mm512_reduce_add_pd(sq[r]);
             for k in whole..d {
-                let c = xs[i * d + k] - mean[k];
-                panel[k * rows + r0 + r] = c;
+                let c = if r < present {
+                    xs[(g * 8 + r) * d + k] - mean[k]
+                } else {
+                    0.0
+                };
+                // SAFETY: k·rows + r0 + r < d·rows, inside the panel.
+                unsafe { *panel.add(k * rows + r0 + r) = c };
                 s += c * c;
             }
-            norms[i] = s;
+            if r < present {
+                norms[g * 8 + r] = s;
+            }
         }
     }
+    // SAFETY: the loops above wrote all len = panels·rows·d slots: every group of 8 rows of
+    // every panel, over every feature.
+    unsafe { packed.set_len(len) };
     (packed, norms)
 }
 
@@ -151,9 +166,14 @@ fn transpose8(r: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::__m512d
 fn product(x0: ArrayView2<'_, f64>, x1: ArrayView2<'_, f64>, mean: &[f64]) -> Array2<f64> {
     let (n0, d) = x0.dim();
     let n1 = x1.nrows();
-    // SAFETY (both): the caller checked that the CPU has AVX-512.
-    let (a, na) = unsafe { pack(x0, mean, MR) };
-    let (b, nb) = unsafe { pack(x1, mean, NR) };
+    // SAFETY (all four): the caller checked that the CPU has AVX-512.
+    let pack_a = || unsafe { pack(x0, mean, MR) };
+    let pack_b = || unsafe { pack(x1, mean, NR) };
+    let ((a, na), (b, nb)) = if rayon::current_num_threads() > 1 && (n0 + n1) * d >= 1 << 16 {
+        rayon::join(pack_a, pack_b)
+    } else {
+        (pack_a(), pack_b())
+    };
     // Every entry is written by the first feature block before any is read (`tile`), so the
     // matrix needs no zeroing pass.
     let mut c: Vec<f64> = Vec::with_capacity(n0 * n1);

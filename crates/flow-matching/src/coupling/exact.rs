@@ -26,12 +26,14 @@ pub enum UnequalSizes {
 /// flow-based generative models with minibatch optimal transport", §3.3; Pooladian et al. 2023,
 /// "Multisample Flow Matching: Straightening Flows with Minibatch Couplings").
 ///
-/// Solved as a linear sum assignment by the shortest augmenting path method (Crouse 2016, "On
-/// implementing 2D rectangular assignment algorithms" — the algorithm of SciPy's
-/// `linear_sum_assignment` and of the `lsap` crate), O(n³) in the worst case, with each Dijkstra
-/// step a vectorised pass over a contiguous cost row (≈ 3.5× faster than `lsap` on Euclidean
-/// minibatches of 256–1024 points; `lsap` is the tests' reference). The solver is deterministic, so ties
-/// (duplicated points) give the same optimal permutation on every call; the seed is unused.
+/// Solved as a linear sum assignment: for n₀ = n₁ an ε-scaling auction (Bertsekas 1988, "The
+/// auction algorithm: a distributed relaxation method for the assignment problem") supplies
+/// near-optimal duals, and the shortest augmenting path method (Crouse 2016, "On implementing 2D
+/// rectangular assignment algorithms" — the algorithm of SciPy's `linear_sum_assignment` and of
+/// the `lsap` crate) completes them to the exact optimum, with every row scan vectorised; 13–35×
+/// faster than `lsap` at n = 1024 (`lsap` is the tests' reference). O(n³) in the worst case.
+/// The solver is deterministic, so ties (duplicated points) give the same optimal permutation on
+/// every call; the seed is unused.
 ///
 /// Pairs are returned sorted by source row. Sizes: see [`UnequalSizes`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -19,8 +19,8 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 /// `eˣ` to about 1 ulp for x ∈ [−708, 709], 0 below (where eˣ would be subnormal: every use here
 /// is a kernel entry whose plan weight is then below 1e-200 of the largest), +∞ above. Cody–Waite
 /// reduction x = n·ln 2 + r, |r| ≤ ln 2 / 2, the degree-13 Taylor polynomial of eʳ (truncation
-/// r¹⁴/14! < 5e-18) and 2ⁿ built in the exponent bits — integer operations only, so the loop
-/// vectorises where `f64::exp` (a libm call) would not.
+/// r¹⁴/14! < 5e-18, evaluated by Estrin's scheme) and 2ⁿ built in the exponent bits — integer
+/// operations only, so the loop vectorises where `f64::exp` (a libm call) would not.
 #[inline(always)]
 pub(crate) fn exp(x: f64) -> f64 {
     let underflow = x < -708.0;
@@ -29,11 +29,16 @@ pub(crate) fn exp(x: f64) -> f64 {
     let t = x * std::f64::consts::LOG2_E + ROUND_MAGIC;
     let n = t - ROUND_MAGIC;
     let r = (x - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0;
-    for k in (1..=12).rev() {
-        p = p * r + INV_FACTORIAL[k];
-    }
-    p = p * r + 1.0;
+    // Estrin's scheme: the same polynomial in a tree of depth 4 instead of a chain of 13
+    // dependent multiply-adds, so that consecutive lanes' latencies overlap.
+    let f = &INV_FACTORIAL;
+    let (r2, r4) = (r * r, r * r * (r * r));
+    let r8 = r4 * r4;
+    let s0 = (1.0 + r) + r2 * (f[2] + f[3] * r);
+    let s1 = (f[4] + f[5] * r) + r2 * (f[6] + f[7] * r);
+    let s2 = (f[8] + f[9] * r) + r2 * (f[10] + f[11] * r);
+    let s3 = f[12] + (1.0 / 6_227_020_800.0) * r;
+    let p = (s0 + r4 * s1) + r8 * (s2 + r4 * s3);
     // t's low mantissa bits hold n + 2⁵¹ (two's complement offset by the magic's mantissa).
     let bits = t
         .to_bits()
@@ -294,6 +299,22 @@ fn c_transform_serial(cost: &[f64], f: &mut [f64], g: &mut [f64]) {
     }
 }
 
+/// The largest entry of a slice of finite values, eight lanes at a time.
+#[inline(always)]
+fn max_serial(c: &[f64]) -> f64 {
+    let mut m = [f64::NEG_INFINITY; 8];
+    let (cc, ct) = c.as_chunks::<8>();
+    for x in cc {
+        for l in 0..8 {
+            m[l] = if x[l] > m[l] { x[l] } else { m[l] };
+        }
+    }
+    m.iter()
+        .chain(ct)
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
 /// Compiles `$serial` (returning f64) again with wider vector units and calls the widest.
 macro_rules! multiversion_f64 {
     (fn $name:ident($($arg:ident: $ty:ty),*) => $serial:ident) => {
@@ -324,6 +345,7 @@ macro_rules! multiversion_f64 {
     };
 }
 
+multiversion_f64!(fn max_entry_chunk(c: &[f64]) => max_serial);
 multiversion_f64!(fn finish_chunk(k: &mut [f64], cost: &[f64], u: &[f64], v: &[f64], rows: &mut [f64], cols: &mut [f64]) => finish_serial);
 multiversion_f64!(fn sweep_chunk(k: &[f64], v: &[f64], a: &[f64], u: &mut [f64], col: &mut [f64], omega: f64) => sweep_serial);
 multiversion!(fn gibbs_chunk(cost: &[f64], f: &[f64], g: &[f64], inv_eps: f64, out: &mut [f64]) => gibbs_serial);
@@ -422,6 +444,11 @@ pub(crate) fn finish(
             total
         }
     }
+}
+
+/// The largest entry of `c` (finite values).
+pub(crate) fn max_entry(c: &[f64]) -> f64 {
+    max_entry_chunk(c)
 }
 
 /// The c-transforms of 0 on C (`f.len()` × `g.len()`): f_i = min_j C_ij, g_j = min_i (C_ij − f_i).

@@ -8,8 +8,8 @@
 //! 2023). Costs are squared Euclidean distances. Every coupling is deterministic given its seed.
 //!
 //! - [`Independent`]: a seeded random one-to-one pairing (or the identity).
-//! - [`ExactOt`]: the optimal permutation, by a vectorised shortest-augmenting-path assignment
-//!   solver; n₀ = n₁, or min(n₀, n₁) pairs with [`UnequalSizes::Partial`].
+//! - [`ExactOt`]: the optimal permutation, by an auction warm start and exact shortest augmenting
+//!   paths, both vectorised; n₀ = n₁, or min(n₀, n₁) pairs with [`UnequalSizes::Partial`].
 //! - [`Sinkhorn`]: the entropic plan (log-stabilised scaling with ε-scaling and adaptive
 //!   over-relaxation) as a [`SinkhornPlan`], and n₀ pairs drawn from it with replacement.
 //! - [`ClassRespecting`]: any of them within classes, for class-conditional models.

@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use super::cost::{check_finite, median_cost, squared_euclidean};
 use super::error::Side;
-use super::kernels::{c_transforms, finish, gibbs, sweep};
+use super::kernels::{PARALLEL_MIN, c_transforms, finish, gibbs, max_entry, sweep};
 use super::relaxation::Relaxation;
 use super::{Coupling, CouplingError, Pairs, SinkhornPlan};
 
@@ -214,6 +214,10 @@ impl Sinkhorn {
             });
         }
         let eps = self.absolute_epsilon(cost)?;
+        if n0 * n1 < PARALLEL_MIN {
+            // One thread does every pass; a trip through the pool would cost more.
+            return self.solve_checked(cost, a, b, eps);
+        }
         // Inside the pool, the per-iteration parallel passes fork from a worker thread instead
         // of injecting a job and blocking the caller on a lock each time.
         rayon::scope(|_| self.solve_checked(cost, a, b, eps))
@@ -230,7 +234,9 @@ impl Sinkhorn {
         let cost = cost.as_standard_layout();
         let c = cost.as_slice().expect("standard layout");
         let mut state = State::new(c, a.to_vec(), b.to_vec(), self);
-        let stages = self.stages(c, eps);
+        // min C is the smallest row minimum f_i of the c-transform start.
+        let lo = state.f.iter().copied().fold(f64::INFINITY, f64::min);
+        let stages = self.stages(max_entry(c) - lo, eps);
         for (k, &stage_eps) in stages.iter().enumerate() {
             let tol = if k + 1 == stages.len() {
                 self.tolerance
@@ -262,18 +268,14 @@ impl Sinkhorn {
         Ok(())
     }
 
-    /// ε₀ > ε₁ > … > ε: geometric from the first-stage ε down to the target.
-    fn stages(&self, c: &[f64], eps: f64) -> Vec<f64> {
+    /// ε₀ > ε₁ > … > ε: geometric from the first-stage ε down to the target, for costs
+    /// spanning `range`.
+    fn stages(&self, range: f64, eps: f64) -> Vec<f64> {
         let Some(lambda) = self.epsilon_scaling else {
             return vec![eps];
         };
-        let (lo, hi) = c
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                (lo.min(x), hi.max(x))
-            });
         let mut stages = Vec::new();
-        let mut e = (hi - lo) / FIRST_STAGE_SPREAD;
+        let mut e = range / FIRST_STAGE_SPREAD;
         while e > eps {
             stages.push(e);
             e *= lambda;

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 
 use super::{ConditionalFlow, FlowLossError, FlowNetwork, FlowRows};
-use crate::path::tensor::per_sample;
+use scoreflow_ode_sde_solvers::batch::{combine, per_sample};
 
 /// What the network outputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,19 +75,16 @@ impl<F: ConditionalFlow> ConditionalFlowMatching<F> {
         t: &[f64],
     ) -> Result<(Tensor<D>, Tensor<D>), FlowLossError> {
         let rows = self.rows(&x0, &x1, noise.as_ref(), t)?;
-        let combine = |pick: fn(&FlowRows) -> [f64; 3]| {
+        let build = |pick: fn(&FlowRows) -> [f64; 3]| {
             let coef = |k: usize| rows.iter().map(|r| pick(r)[k]).collect::<Vec<f64>>();
-            let mut out =
-                x1.clone() * per_sample(&coef(0), &x1) + x0.clone() * per_sample(&coef(1), &x1);
+            let (a, b, c) = (coef(0), coef(1), coef(2));
+            let mut terms = vec![(&a[..], &x1), (&b[..], &x0)];
             if let Some(eps) = noise.as_ref() {
-                let c = coef(2);
-                if c.iter().any(|v| *v != 0.0) {
-                    out = out + eps.clone() * per_sample(&c, &x1);
-                }
+                terms.push((&c[..], eps));
             }
-            out
+            combine(&terms).unwrap_or_else(|| x1.zeros_like())
         };
-        Ok((combine(|r| r.x_t), combine(|r| r.u)))
+        Ok((build(|r| r.x_t), build(|r| r.u)))
     }
 
     /// ℓᵢ for the network `network`; see the type docs.

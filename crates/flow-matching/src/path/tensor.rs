@@ -3,6 +3,8 @@
 use burn::prelude::*;
 use scoreflow_noise_schedules::Coefficients;
 
+use scoreflow_ode_sde_solvers::batch::per_sample;
+
 use super::{AffinePath, PathError};
 
 /// x_t and dx_t/dt for a batch with one t per sample, with the per-sample coefficients used
@@ -15,16 +17,6 @@ pub struct TensorPathSample<const D: usize> {
     pub dx_t: Tensor<D>,
     /// The coefficients at each tᵢ.
     pub coefficients: Vec<Coefficients>,
-}
-
-/// `values` as `[B, 1, …, 1]` on `like`'s device and dtype.
-pub(crate) fn per_sample<const D: usize>(values: &[f64], like: &Tensor<D>) -> Tensor<D> {
-    let mut shape = [1usize; D];
-    shape[0] = values.len();
-    Tensor::from_data(
-        TensorData::new(values.to_vec(), shape),
-        (&like.device(), like.dtype()),
-    )
 }
 
 impl AffinePath {

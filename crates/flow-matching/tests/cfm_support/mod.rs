@@ -40,4 +40,3 @@ pub fn mean_se(v: &[f64]) -> (f64, f64) {
     let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
     (m, (var / n).sqrt())
 }
-

@@ -1,17 +1,9 @@
 //! Per-sample host coefficients as device tensors, and batch checks.
 
 use burn::prelude::*;
+pub(crate) use scoreflow_ode_sde_solvers::batch::combine;
 
 use super::LossError;
-
-/// `values` (one per sample) as a tensor of shape `[B, 1, …, 1]` on `like`'s device and in its
-/// dtype, so that it broadcasts against `like`.
-pub(crate) fn per_sample<const D: usize>(values: &[f64], like: &Tensor<D>) -> Tensor<D> {
-    let mut shape = [1usize; D];
-    shape[0] = values.len();
-    let data = TensorData::new(values.to_vec(), shape);
-    Tensor::from_data(data, (&like.device(), like.dtype()))
-}
 
 /// `values` as a `[B]` tensor on `like`'s device and in its dtype.
 pub(crate) fn vector<const D: usize>(values: &[f64], like: &Tensor<D>) -> Tensor<1> {

@@ -6,8 +6,8 @@ use burn::prelude::*;
 use scoreflow_noise_schedules::{Discrete, Edm, NoiseSchedule};
 
 use super::batch::{
-    batch_size, check_labels, check_weights, mean_per_sample, per_sample, per_sample_len,
-    same_shape, vector,
+    batch_size, check_labels, check_weights, combine, mean_per_sample, per_sample_len, same_shape,
+    vector,
 };
 use super::{
     LossError, LossOutput, NoiseConditionalNetwork, Prediction, PredictionCoefficients, Weighting,
@@ -139,7 +139,13 @@ impl DenoisingScoreMatching {
             _ => 0.0,
         };
         let row = self.prediction.coefficients(alpha, sigma);
-        let weight = self.weighting.x0_weight(alpha, sigma, g2) / row.error_factor;
+        // Exactly 1 where the weighting is the prediction's own unit weight, rather than a
+        // ratio of two equal floating-point expressions.
+        let weight = if self.weighting.is_unit_for(&self.prediction) {
+            1.0
+        } else {
+            self.weighting.x0_weight(alpha, sigma, g2) / row.error_factor
+        };
         let conditioning = row.conditioning.unwrap_or_else(|| self.time_input.apply(t));
         let out = SampleRow {
             coefficients: row,
@@ -184,17 +190,33 @@ impl DenoisingScoreMatching {
             Some(c) => rows.iter().zip(c).map(|(r, c)| r.weight * c).collect(),
             None => column(&|r| r.weight),
         };
-        let input = x0.clone() * per_sample(&column(&|r| r.coefficients.input_x0), &x0)
-            + noise.clone() * per_sample(&column(&|r| r.coefficients.input_eps), &x0);
-        let target = x0.clone() * per_sample(&column(&|r| r.coefficients.target_x0), &x0)
-            + noise * per_sample(&column(&|r| r.coefficients.target_eps), &x0);
+        let (input_x0, input_eps) = (
+            column(&|r| r.coefficients.input_x0),
+            column(&|r| r.coefficients.input_eps),
+        );
+        let (target_x0, target_eps) = (
+            column(&|r| r.coefficients.target_x0),
+            column(&|r| r.coefficients.target_eps),
+        );
+        let zero = || x0.zeros_like();
+        let input = combine(&[(&input_x0, &x0), (&input_eps, &noise)]).unwrap_or_else(zero);
+        let target = combine(&[(&target_x0, &x0), (&target_eps, &noise)]).unwrap_or_else(zero);
         let conditioning = vector(&column(&|r| r.conditioning), &x0);
         let prediction = network.forward(input, conditioning, labels)?;
         same_shape("network output", &target, &prediction)?;
         let per_sample_error = mean_per_sample((prediction - target).square());
-        Ok(LossOutput::from_per_sample(
-            per_sample_error * vector(&weights, &x0),
-        ))
+        // A weight that is the same for every sample (e.g. EDM's unit weight on F) is a scalar.
+        let first = weights[0];
+        let weighted = if weights.iter().all(|&w| w == first) {
+            if first == 1.0 {
+                per_sample_error
+            } else {
+                per_sample_error.mul_scalar(first)
+            }
+        } else {
+            per_sample_error * vector(&weights, &x0)
+        };
+        Ok(LossOutput::from_per_sample(weighted))
     }
 }
 

@@ -78,6 +78,18 @@ impl Weighting {
         }
     }
 
+    /// Whether this weighting is exactly unit weight on `prediction`'s own squared error (so
+    /// the loss needs no per-sample weight): `Unit(p)` for p itself, EDM's λ(σ) on EDM's F, and
+    /// SNR on ε.
+    pub fn is_unit_for(&self, prediction: &Prediction) -> bool {
+        match (self, prediction) {
+            (Self::Unit(p), q) => p == q,
+            (Self::Edm { sigma_data: a }, Prediction::Edm { sigma_data: b }) => a == b,
+            (Self::Snr, Prediction::Epsilon) => true,
+            _ => false,
+        }
+    }
+
     /// w₀ at (α, σ) with squared diffusion g²; see the table above.
     pub fn x0_weight(&self, alpha: f64, sigma: f64, g2: f64) -> f64 {
         let snr = alpha * alpha / (sigma * sigma);

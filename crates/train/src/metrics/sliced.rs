@@ -1,8 +1,6 @@
 //! The sliced Wasserstein-2 distance between two samples.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+use scoreflow_score_matching::analytic::GaussianMixture;
 
 /// The sliced Wasserstein-2 distance to a fixed reference sample (Rabin, Peyré, Delon &
 /// Bernot 2011, "Wasserstein Barycenter and its Application to Texture Mixing"; Bonneel,
@@ -23,8 +21,9 @@ pub struct SlicedW2 {
 }
 
 impl SlicedW2 {
-    /// Projects and sorts `reference` (`n × dim`, row-major) on `k` directions drawn from
-    /// ChaCha8 seeded with `seed`.
+    /// Projects and sorts `reference` (`n × dim`, row-major) on `k` directions: standard normal
+    /// vectors (the exact sampler of a one-component [`GaussianMixture`] N(0, I), seeded with
+    /// `seed`) normalised to the sphere.
     ///
     /// # Panics
     /// If `dim` is 0 or `reference.len()` is not a multiple of it.
@@ -33,13 +32,16 @@ impl SlicedW2 {
             dim > 0 && reference.len().is_multiple_of(dim),
             "reference is n × dim"
         );
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut directions = Vec::with_capacity(k * dim);
-        for _ in 0..k {
-            let v: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let identity = (0..dim)
+            .map(|i| (0..dim).map(|j| f64::from(u8::from(i == j))).collect())
+            .collect();
+        let normal = GaussianMixture::new(vec![1.0], vec![vec![0.0; dim]], vec![identity])
+            .expect("N(0, I) is a valid mixture");
+        let mut directions = normal.sample(k, seed);
+        for v in directions.chunks_exact_mut(dim) {
             // A Gaussian vector normalised is uniform on the sphere; it is 0 with probability 0.
             let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-            directions.extend(v.iter().map(|a| a / norm));
+            v.iter_mut().for_each(|a| *a /= norm);
         }
         let sorted = directions
             .chunks_exact(dim)
@@ -75,4 +77,30 @@ fn sorted_projection(x: &[f64], dim: usize, theta: &[f64]) -> Vec<f64> {
         .collect();
     p.sort_unstable_by(f64::total_cmp);
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliced_w2_of_a_shift_is_its_length() {
+        // Projections of X + c are those of X shifted by θᵀc, so SW₂² = E[(θᵀc)²] = ‖c‖²/d.
+        let normal = GaussianMixture::new(
+            vec![1.0],
+            vec![vec![0.0; 2]],
+            vec![vec![vec![1.0, 0.0], vec![0.0, 1.0]]],
+        )
+        .unwrap();
+        let x = normal.sample(500, 7);
+        let sw = SlicedW2::new(&x, 2, 4000, 1);
+        assert!(sw.distance(&x).unwrap() < 1e-12);
+        let shifted: Vec<f64> = x
+            .chunks_exact(2)
+            .flat_map(|p| [p[0] + 3.0, p[1] + 4.0])
+            .collect();
+        let expected = (25.0f64 / 2.0).sqrt();
+        assert!((sw.distance(&shifted).unwrap() - expected).abs() < 0.05 * expected);
+        assert!(sw.distance(&x[..10]).is_none());
+    }
 }

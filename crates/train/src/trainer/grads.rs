@@ -9,22 +9,22 @@ use burn::prelude::*;
 pub(crate) fn global_norm<M: Module>(model: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
     struct Norm<'a> {
         grads: &'a GradientsParams,
-        total: Option<Tensor<1>>,
+        squares: Vec<Tensor<1>>,
     }
     impl ModuleVisitor for Norm<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(g) = self.grads.get::<D>(param.id) {
-                let s = g.cast(burn::tensor::DType::F32).square().sum();
-                self.total = Some(match self.total.take() {
-                    Some(t) => t + s,
-                    None => s,
-                });
+                self.squares.push(g.square().sum());
             }
         }
     }
-    let mut v = Norm { grads, total: None };
+    let mut v = Norm {
+        grads,
+        squares: Vec::new(),
+    };
     model.visit(&mut v);
-    v.total.map(|t| t.sqrt())
+    // One concatenation and one sum rather than a chain of scalar additions.
+    (!v.squares.is_empty()).then(|| Tensor::cat(v.squares, 0).sum().sqrt())
 }
 
 /// Scales every gradient by min(1, max_norm/(‖g‖ + 1e-6)) — the global-norm clipping of

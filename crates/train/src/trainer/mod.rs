@@ -3,9 +3,10 @@
 //! cosine learning rate, global-norm clipping, gradient accumulation, EMA, non-finite handling,
 //! metrics, checkpoints and exact resume.
 
+mod distributed;
 mod grads;
 mod run;
 mod seeds;
 
-pub use run::{RunOptions, RunSummary, train};
+pub use run::{RunOptions, RunSummary, train, train_on_devices};
 pub use seeds::step_rng;

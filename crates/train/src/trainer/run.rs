@@ -9,6 +9,7 @@ use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOpti
 use burn::prelude::*;
 use scoreflow_models::ema::Ema;
 
+use super::distributed::{Replicas, parallel_backward, shard};
 use super::grads::{clip_global_norm, global_norm};
 use super::seeds::{device_seed, step_rng};
 use crate::checkpoint::{ModelInfo, RunDir, Snapshot, TrainState};
@@ -46,6 +47,10 @@ pub struct RunSummary {
     pub losses: Vec<f64>,
     /// Steps skipped for non-finite values.
     pub skipped: u64,
+    /// Wall-clock seconds of each step this process ran, everything included (data, draws,
+    /// loss, backward, clipping, AdamW, EMA, metrics, checkpoints, grids). On an asynchronous
+    /// device a step's figure is its host time; the reads at metrics lines synchronise.
+    pub step_seconds: Vec<f64>,
 }
 
 /// Everything a run holds between steps.
@@ -133,13 +138,17 @@ impl Session {
             config.train.seed,
         )?;
         if !options.resume {
-            if !run_dir.checkpoints().is_empty() {
+            let occupied = std::fs::read_dir(&options.out).is_ok_and(|mut d| d.next().is_some());
+            if occupied {
+                let what = if run_dir.checkpoints().is_empty() {
+                    "this directory is not empty: a fresh run needs an empty or new --out"
+                } else {
+                    "this directory already holds a run's checkpoints: pass --resume to \
+                     continue it, or choose another --out"
+                };
                 return Err(TrainError::Io {
                     path: options.out.clone(),
-                    source: std::io::Error::other(
-                        "this directory already holds a run's checkpoints: pass --resume to \
-                         continue it, or choose another --out",
-                    ),
+                    source: std::io::Error::other(what),
                 });
             }
             let ema = config
@@ -256,8 +265,35 @@ fn host(t: Tensor<1>) -> Vec<f64> {
 /// non-finite loss with `on_nonfinite = "stop"`, or I/O; files already in the directory are
 /// never overwritten by a fresh run.
 pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, TrainError> {
+    train_on_devices(config, options, &[])
+}
+
+/// [`train`] with data parallelism over `options.device` (rank 0) and `more_devices` (ranks
+/// 1…): see [`super::distributed`] for what that changes. The collective is burn's
+/// (`burn::tensor::distributed`), which 0.22.1 implements for CUDA (NCCL) only.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_on_devices(
+    config: &RunConfig,
+    options: &RunOptions,
+    more_devices: &[Device],
+) -> Result<RunSummary, TrainError> {
     let mut warnings = Vec::new();
     let mut session = Session::start(config, options, &mut |w| warnings.push(w))?;
+    let replicas = if more_devices.is_empty() {
+        None
+    } else {
+        session.model = shard(session.model);
+        Some(Replicas::new(
+            &session.model,
+            &session.device,
+            &session.optimizer,
+            &|| optimizer(config),
+            more_devices,
+        )?)
+    };
+    let mut replicas = replicas;
     let run_dir = RunDir::new(&options.out);
     run_dir.create()?;
     write_config(&options.out, config)?;
@@ -292,26 +328,73 @@ pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, Tra
     let stop = options
         .stop_after
         .map_or(settings.steps, |s| s.min(settings.steps));
+    let mut step_seconds = Vec::new();
     while session.state.step < stop {
+        let step_started = Instant::now();
         let step = session.state.step;
         let mut rng = step_rng(settings.seed, step);
         session.device.seed(device_seed(settings.seed, step));
         let mut accumulator = GradientsAccumulator::new();
+        // Without accumulation the one micro-batch's gradients are the step's.
+        let mut single = None;
+        let world = replicas.as_ref().map_or(1, Replicas::world);
+        let mut rank_grads: Vec<(GradientsAccumulator<Network>, Option<GradientsParams>)> = (1
+            ..world)
+            .map(|_| (GradientsAccumulator::new(), None))
+            .collect();
         let mut step_mean: Option<Tensor<1>> = None;
-        for _ in 0..settings.accumulation {
+        for k in 0..settings.accumulation {
             let batch = loader.next_batch()?;
-            let loss = session.objective.loss(
-                &session.model,
-                &MicroBatch {
-                    batch: &batch,
-                    device: &session.device,
-                    conditioning,
-                },
-                &mut rng,
-            )?;
-            let scaled = loss.mean.clone().div_scalar(settings.accumulation as f64);
-            let grads = GradientsParams::from_grads(scaled.backward(), &session.model);
-            accumulator.accumulate(&session.model, grads);
+            let scale = 1.0 / settings.accumulation as f64;
+            let (loss, grads) = match &replicas {
+                None => {
+                    let loss = session.objective.loss(
+                        &session.model,
+                        &MicroBatch {
+                            batch: &batch,
+                            device: &session.device,
+                            conditioning,
+                        },
+                        &mut rng,
+                    )?;
+                    let scaled = if settings.accumulation == 1 {
+                        loss.mean.clone()
+                    } else {
+                        loss.mean.clone().mul_scalar(scale)
+                    };
+                    let grads = GradientsParams::from_grads(scaled.backward(), &session.model);
+                    (loss, grads)
+                }
+                Some(reps) => {
+                    let mut results = parallel_backward(
+                        &session.objective,
+                        (&session.model, &session.device),
+                        reps,
+                        &batch,
+                        conditioning,
+                        settings.seed,
+                        step * settings.accumulation as u64 + k as u64,
+                        scale,
+                    )?
+                    .into_iter();
+                    let first = results.next().expect("rank 0 is always present");
+                    for ((acc, one), (rank, (_, grads))) in
+                        rank_grads.iter_mut().zip(reps.ranks.iter().zip(results))
+                    {
+                        if settings.accumulation == 1 {
+                            *one = Some(grads);
+                        } else {
+                            acc.accumulate(&rank.model, grads);
+                        }
+                    }
+                    first
+                }
+            };
+            if settings.accumulation == 1 {
+                single = Some(grads);
+            } else {
+                accumulator.accumulate(&session.model, grads);
+            }
             let mean = loss.mean.detach().inner();
             step_mean = Some(match step_mean {
                 Some(m) => m + mean,
@@ -321,10 +404,13 @@ pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, Tra
             pending.levels.extend(loss.levels);
             (session.state.epoch, session.state.position) = batch.next_start();
         }
-        let step_mean = step_mean
-            .expect("accumulation ≥ 1")
-            .div_scalar(settings.accumulation as f64);
-        let mut grads = accumulator.grads();
+        let step_mean = step_mean.expect("accumulation ≥ 1");
+        let step_mean = if settings.accumulation == 1 {
+            step_mean
+        } else {
+            step_mean.div_scalar(settings.accumulation as f64)
+        };
+        let mut grads = single.take().unwrap_or_else(|| accumulator.grads());
         let norm = global_norm(&session.model, &grads)
             .unwrap_or_else(|| Tensor::zeros([1], &session.device.clone().inner()));
         let mut skip = false;
@@ -341,6 +427,18 @@ pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, Tra
         } else {
             let lr = settings.lr_at(step);
             session.model = session.optimizer.step(lr, session.model, grads);
+            if let Some(reps) = replicas.as_mut() {
+                // Every rank received the same averaged gradients: each takes the same step.
+                for (rank, (acc, one)) in reps.ranks.iter_mut().zip(rank_grads.iter_mut()) {
+                    let mut g = one.take().unwrap_or_else(|| acc.grads());
+                    if settings.clip > 0.0
+                        && let Some(n) = global_norm(&rank.model, &g)
+                    {
+                        g = clip_global_norm(&rank.model, g, &n, settings.clip);
+                    }
+                    rank.model = rank.optimizer.step(lr, rank.model.clone(), g);
+                }
+            }
             if let Some(ema) = session.ema.as_mut() {
                 ema.update(&session.model, settings.batch as u64)
                     .map_err(|e| TrainError::Model(e.to_string()))?;
@@ -390,9 +488,14 @@ pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, Tra
         let grid_now =
             (settings.grid_every > 0 && done % settings.grid_every == 0) || done == settings.steps;
         if grid_now {
-            let path = write_grid(&session, &options.out, &settings, done, &options.device)?;
-            progress.note(&format!("samples: {}", path.display()));
+            // A grid is a diagnostic: a model that cannot be sampled yet (or a full disk) is
+            // reported, not a reason to stop training.
+            match write_grid(&session, &options.out, &settings, done, &options.device) {
+                Ok(path) => progress.note(&format!("samples: {}", path.display())),
+                Err(e) => progress.note(&format!("warning: no sample grid at step {done}: {e}")),
+            }
         }
+        step_seconds.push(step_started.elapsed().as_secs_f64());
     }
     progress.finish();
     Ok(RunSummary {
@@ -400,6 +503,7 @@ pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, Tra
         checkpoint: last_checkpoint,
         losses,
         skipped: session.state.skipped,
+        step_seconds,
     })
 }
 
@@ -414,13 +518,18 @@ fn flush(
     if pending.means.is_empty() && pending.per_sample.is_empty() {
         return Ok(None);
     }
-    let means = host(Tensor::cat(std::mem::take(&mut pending.means), 0));
-    let norms = if pending.norms.is_empty() {
-        Vec::new()
-    } else {
-        host(Tensor::cat(std::mem::take(&mut pending.norms), 0))
+    // One read per list; a list is empty when every step since the last line was skipped.
+    let read = |list: &mut Vec<Tensor<1>>| {
+        let list = std::mem::take(list);
+        if list.is_empty() {
+            Vec::new()
+        } else {
+            host(Tensor::cat(list, 0))
+        }
     };
-    let per_sample = host(Tensor::cat(std::mem::take(&mut pending.per_sample), 0));
+    let means = read(&mut pending.means);
+    let norms = read(&mut pending.norms);
+    let per_sample = read(&mut pending.per_sample);
     let levels = std::mem::take(&mut pending.levels);
     for (k, m) in means.iter().enumerate() {
         if !m.is_finite() {
