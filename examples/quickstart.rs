@@ -130,6 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 options: Default::default(),
                 chunk: N,
                 first_sample: 0,
+                guidance: None,
             };
             let z = standard_normals(3, N, 2);
             let s = sample(

@@ -34,6 +34,8 @@ enum Command {
     Train(commands::train::Args),
     /// Sample a trained checkpoint with any sampler (.npy or a PNG grid/scatter).
     Sample(commands::sample::Args),
+    /// Edit with a trained checkpoint: inpaint, colorize, sdedit, invert or decode.
+    Edit(commands::edit::Args),
     /// Negative log-likelihood of points under a trained checkpoint, via the probability-flow ODE.
     Nll(commands::nll::Args),
     /// Sample an analytic Gaussian-mixture target with a named sampler.
@@ -81,6 +83,7 @@ fn main() {
     let result = match cli.command {
         Command::Train(args) => commands::train::run(&args),
         Command::Sample(args) => commands::sample::run(&args),
+        Command::Edit(args) => commands::edit::run(&args),
         Command::Nll(args) => commands::nll::run(&args),
         Command::SampleAnalytic(args) => commands::sample_analytic::run(&args),
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),

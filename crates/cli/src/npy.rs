@@ -19,8 +19,13 @@ fn file_error(path: &Path, message: impl ToString) -> CliError {
 /// Reads an (n, d) float64 array, checking d and that every value is finite.
 pub fn read_matrix(path: &Path, dim: usize) -> Result<Array2<f64>, CliError> {
     let file = File::open(path).map_err(|e| file_error(path, e))?;
-    let a = Array2::<f64>::read_npy(file)
+    let mut a = Array2::<f64>::read_npy(file)
         .map_err(|e| file_error(path, format!("not an (n, d) float64 .npy array ({e})")))?;
+    // A Fortran-ordered file (numpy's `order='F'`, `np.asfortranarray`) is valid: callers read
+    // rows as contiguous slices, so store it row-major.
+    if !a.is_standard_layout() {
+        a = a.as_standard_layout().into_owned();
+    }
     if a.ncols() != dim {
         return Err(file_error(
             path,

@@ -305,3 +305,50 @@ fn bad_input_fails_with_one_line() {
     }
     assert!(!out.exists(), "no output may be written on failure");
 }
+
+/// A Fortran-ordered `.npy` (numpy's `order='F'`) is a valid noise file: the same values in
+/// either order give the same samples.
+#[test]
+fn fortran_ordered_noise_reads_like_c_ordered_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = noise(16, 2);
+    let c_path = write(dir.path(), "z_c.npy", &z);
+    // NPY format 1.0 written by hand: ndarray-npy always writes C order.
+    let dict = format!(
+        "{{'descr': '<f8', 'fortran_order': True, 'shape': ({}, {}), }}",
+        z.nrows(),
+        z.ncols()
+    );
+    let pad = 64 - (10 + dict.len() + 1) % 64;
+    let header = format!("{dict}{}\n", " ".repeat(pad));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for j in 0..z.ncols() {
+        for i in 0..z.nrows() {
+            bytes.extend(z[[i, j]].to_le_bytes());
+        }
+    }
+    let f_path = dir.path().join("z_f.npy");
+    std::fs::write(&f_path, bytes).unwrap();
+    let sample = |noise_path: &Path, out: &Path| {
+        let o = run(&[
+            "sample-analytic",
+            "--target",
+            "ring8",
+            "--sampler",
+            "heun",
+            "--steps",
+            "5",
+            "--noise",
+            s(noise_path),
+            "--out",
+            s(out),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        read_npy::<_, Array2<f64>>(out).unwrap()
+    };
+    let a = sample(&c_path, &dir.path().join("a.npy"));
+    let b = sample(&f_path, &dir.path().join("b.npy"));
+    assert_eq!(a, b);
+}

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod classifier;
 pub mod conv;
 pub mod device;
 pub mod diffusers;
@@ -20,6 +21,7 @@ pub mod mlp;
 pub mod silu;
 pub mod unet;
 
+pub use classifier::{Classifier, ClassifierConfig};
 pub use device::{DeviceError, compiled_backends, device_from_name};
 pub use input::InputError;
 pub use mlp::{Mlp, MlpConfig};

@@ -17,13 +17,18 @@
 //! - [`metrics`]: `metrics.jsonl`, progress, loss per noise-level quartile.
 //! - [`denoiser`]: trained networks as σ-space denoisers ([`denoiser::NetDenoiser`]) and
 //!   velocity fields, so every sampler and the likelihood code run on them.
+//! - [`editing`]: inpainting, colorisation, SDEdit and PF-ODE inversion with a trained network.
+//! - [`guidance`]: classifier-free guidance on a class-conditional network, one batched call.
 //! - [`sampling`]: any sampler on a trained network, chunked, with per-sample seeds.
 
 pub mod checkpoint;
+pub mod classifier;
 pub mod config;
 pub mod data;
 pub mod denoiser;
+pub mod editing;
 mod error;
+pub mod guidance;
 pub mod likelihood;
 pub mod metrics;
 pub mod model;

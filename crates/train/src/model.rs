@@ -77,7 +77,11 @@ impl Network {
                 .with_in_channels(channels)
                 .with_out_channels(channels)
                 .with_sample_size(height.max(width))
-                .with_num_class_embeds(num_classes);
+                .with_num_class_embeds(num_classes)
+                // A conditional network has a null class, as the MLP does: the trainer passes
+                // labels (with label dropout) only to a network that has one, and sampling
+                // without a class uses it.
+                .with_add_null_class(num_classes.is_some());
             c.validate().map_err(|e| TrainError::Model(e.to_string()))?;
             let factor = 1usize << (c.block_out_channels.len() - 1);
             if height % factor != 0 || width % factor != 0 {

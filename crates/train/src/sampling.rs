@@ -16,8 +16,11 @@ use scoreflow_ode_sde_solvers::samplers::{
 use scoreflow_ode_sde_solvers::{CountingDenoiser, DenoiseError, Denoiser, ErrorStash};
 use scoreflow_score_matching::loss::Prediction;
 
+use scoreflow_score_matching::guidance::ClassifierFree;
+
 use crate::denoiser::{ModelView, NetDenoiser, RankForward, velocity};
 use crate::error::TrainError;
+use crate::guidance::{Guidance, PairedNetDenoiser, guided_velocity, paired_labels};
 use crate::model::Network;
 
 /// The σ grid of a σ-space sampler.
@@ -56,6 +59,9 @@ pub struct SampleRequest {
     /// Global index of the first sample: sample k of a call is sample `first_sample + k` of the
     /// run, with that sample's seeds, so shards of one request concatenate to the whole.
     pub first_sample: usize,
+    /// Classifier-free guidance (needs labels and a class-conditional network); each model call
+    /// then evaluates the doubled batch [x; x] with labels [y; ∅] once.
+    pub guidance: Option<Guidance>,
 }
 
 /// Samples and their cost.
@@ -102,6 +108,9 @@ pub fn sigma_grid(view: &ModelView, request: &SampleRequest) -> Result<SigmaGrid
         request.sigma_max.unwrap_or(hi),
     );
     let bad = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
+    if request.steps == 0 {
+        return Err(TrainError::Sampling("steps must be at least 1".into()));
+    }
     match request.grid {
         GridKind::Karras { rho } => {
             SigmaGrid::karras(request.steps, sigma_min, sigma_max, rho).map_err(|e| bad(&e))
@@ -116,9 +125,6 @@ pub fn sigma_grid(view: &ModelView, request: &SampleRequest) -> Result<SigmaGrid
             };
             let t_of = |s: f64| schedule.t_from_edm_sigma(s).map_err(|e| bad(&e));
             let (t_noise, t_data) = (t_of(sigma_max)?, t_of(sigma_min)?);
-            if request.steps == 0 {
-                return Err(TrainError::Sampling("steps must be at least 1".into()));
-            }
             let n = request.steps;
             let mut sigmas: Vec<f64> = (0..n)
                 .map(|i| {
@@ -211,6 +217,19 @@ where
             "the chunk size must be at least 1".into(),
         ));
     }
+    if let Some(guidance) = &request.guidance {
+        guidance.validate()?;
+        if labels.is_none() {
+            return Err(TrainError::Sampling(
+                "guidance needs a class to guide towards (labels / --class)".into(),
+            ));
+        }
+        if network.null_class().is_none() {
+            return Err(TrainError::Sampling(
+                "guidance needs a class-conditional model; this checkpoint is unconditional".into(),
+            ));
+        }
+    }
     let sampling = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
     let flow_solver =
         FlowSolver::from_name(&request.sampler, request.options.rtol, request.options.atol);
@@ -240,13 +259,27 @@ where
                 .collect();
             Tensor::<1, Int>::from_data(TensorData::new(data, [rows]), device)
         });
+        let paired = match (&request.guidance, &label_tensor) {
+            (Some(_), Some(l)) => Some(paired_labels(network, l)?),
+            _ => None,
+        };
         let (x, calls) = if let Some(solver) = flow_solver {
             if request.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
                 return Err(TrainError::Sampling("steps must be at least 1".into()));
             }
+            if request.guidance.is_some_and(|g| g.rescale.is_some()) {
+                return Err(TrainError::Sampling(
+                    "guidance rescale acts on the noise prediction of σ-space samplers; use \
+                     heun, dpmpp-2m, … for it"
+                        .into(),
+                ));
+            }
             let stash = ErrorStash::<DenoiseError>::new();
             let field = |x: &Tensor<D>, t: f64| {
-                stash.state(x, || velocity(network, view, label_tensor.as_ref(), x, t))
+                stash.state(x, || match (&request.guidance, &paired) {
+                    (Some(g), Some(l)) => guided_velocity(network, view, l, g, x, t),
+                    _ => velocity(network, view, label_tensor.as_ref(), x, t),
+                })
             };
             let (x, stats) = stash
                 .finish(sample_flow(&field, x0, solver, request.steps))
@@ -261,7 +294,25 @@ where
                 view,
                 labels: label_tensor,
             };
-            let counting = CountingDenoiser::new(&denoiser as &dyn Denoiser<Tensor<D>>);
+            let pair = paired.map(|labels| PairedNetDenoiser {
+                network,
+                view,
+                labels,
+            });
+            let guided = match (&request.guidance, &pair) {
+                (Some(g), Some(pair)) => Some(ClassifierFree {
+                    model: pair,
+                    scale: g.scale,
+                    rescale: g.rescale,
+                    interval: g.interval,
+                }),
+                _ => None,
+            };
+            let model: &dyn Denoiser<Tensor<D>> = match &guided {
+                Some(g) => g,
+                None => &denoiser,
+            };
+            let counting = CountingDenoiser::new(model);
             let sigma_max = grid.as_slice()[0];
             let x0 = x0.mul_scalar(sigma_max);
             let chunk_seeds = &seeds[start..start + rows];

@@ -89,6 +89,7 @@ fn every_example_config_trains_and_samples() {
             options: Default::default(),
             chunk: 4,
             first_sample: 0,
+            guidance: None,
         };
         let z = standard_normals(0, 4, numel);
         let s = sample(

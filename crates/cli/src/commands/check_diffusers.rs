@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long, default_value = "flex")]
     device: String,
     /// Folder with `<name>.config.json`, `<name>.safetensors`, `input_x.npy` (f32 [B, C, H, W]),
-    /// `input_t.npy` (i64 [B]) and `expected_out.npy` (f32, diffusers' output).
+    /// `input_t.npy` (i64, shape B) and `expected_out.npy` (f32, diffusers' output).
     #[arg(long)]
     fixture: PathBuf,
     /// Checkpoint name inside the folder.

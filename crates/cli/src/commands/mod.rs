@@ -5,6 +5,7 @@ pub mod bench_model;
 pub mod bench_train;
 pub mod check_diffusers;
 pub mod draw_analytic;
+pub mod edit;
 pub mod nll;
 pub mod nll_analytic;
 pub mod sample;

@@ -6,6 +6,7 @@ use ndarray::Array2;
 use scoreflow_models::device_from_name;
 use scoreflow_ode_sde_solvers::samplers::SamplerOptions;
 use scoreflow_train::checkpoint::load_trained;
+use scoreflow_train::guidance::Guidance;
 use scoreflow_train::metrics::{write_image_grid, write_scatter};
 use scoreflow_train::sampling::{GridKind, SampleRequest, sample, standard_normals};
 
@@ -64,6 +65,8 @@ pub struct Args {
     /// Class of every sample (class-conditional checkpoints).
     #[arg(long)]
     class: Option<u32>,
+    #[command(flatten)]
+    guidance: GuidanceArgs,
     /// Compute only shard i of k ("i/k"): rows [i·n/k, (i+1)·n/k) of the n-sample output, with
     /// the same per-sample seeds, so the shards' rows concatenate to the unsharded output.
     #[arg(long)]
@@ -96,6 +99,113 @@ pub fn shard_range(shard: Option<&str>, n: usize) -> Result<(usize, usize), CliE
     Ok((i * n / k, (i + 1) * n / k))
 }
 
+/// Parses "lo,hi".
+fn interval(text: &str) -> Result<(f64, f64), CliError> {
+    let bad = || CliError::Argument {
+        name: "guidance-interval",
+        message: format!("'{text}' is not lo,hi with 0 ≤ lo < hi"),
+    };
+    let (lo, hi) = text.split_once(',').ok_or_else(bad)?;
+    let (lo, hi): (f64, f64) = (
+        lo.trim().parse().map_err(|_| bad())?,
+        hi.trim().parse().map_err(|_| bad())?,
+    );
+    if !(lo >= 0.0 && lo < hi) {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// The guidance flags of `sample` and `edit`.
+#[derive(clap::Args, Debug)]
+pub struct GuidanceArgs {
+    /// Classifier-free guidance scale w: D∅ + w(D_c − D∅); 1 = the conditional model, 0 = the
+    /// unconditional one (diffusers' guidance_scale). Needs --class.
+    #[arg(long)]
+    guidance: Option<f64>,
+    /// Guidance rescale φ ∈ [0, 1] (Lin et al. 2024); σ-space samplers.
+    #[arg(long)]
+    guidance_rescale: Option<f64>,
+    /// Guide only for σ̃ in (lo, hi] ("lo,hi"; Kynkäänniemi et al. 2024).
+    #[arg(long)]
+    guidance_interval: Option<String>,
+}
+
+/// The σ grid a `--grid` name asks for.
+pub fn grid_kind(name: &str, rho: f64) -> Result<GridKind, CliError> {
+    match name {
+        "karras" => Ok(GridKind::Karras { rho }),
+        "logsnr" => Ok(GridKind::LogSnr),
+        "uniform" => Ok(GridKind::Uniform),
+        other => Err(CliError::Argument {
+            name: "grid",
+            message: format!("'{other}' (expected karras, logsnr or uniform)"),
+        }),
+    }
+}
+
+/// The labels `--class` asks for, checked against the checkpoint's classes.
+pub fn class_labels(
+    class: Option<u32>,
+    num_classes: Option<usize>,
+    rows: usize,
+) -> Result<Option<Vec<u32>>, CliError> {
+    match (class, num_classes) {
+        (None, _) => Ok(None),
+        (Some(c), Some(k)) if (c as usize) < k => Ok(Some(vec![c; rows])),
+        (Some(c), Some(k)) => Err(CliError::Argument {
+            name: "class",
+            message: format!("{c} is out of range: the model has {k} classes (0..{k})"),
+        }),
+        (Some(_), None) => Err(CliError::Argument {
+            name: "class",
+            message: "this checkpoint is unconditional".into(),
+        }),
+    }
+}
+
+/// The guidance the flags ask for, checked against the checkpoint and --class.
+pub fn guidance(
+    args: &GuidanceArgs,
+    has_class: bool,
+    conditional: bool,
+) -> Result<Option<Guidance>, CliError> {
+    let Some(scale) = args.guidance else {
+        if args.guidance_rescale.is_some() || args.guidance_interval.is_some() {
+            return Err(CliError::Argument {
+                name: "guidance",
+                message: "--guidance-rescale and --guidance-interval need --guidance W".into(),
+            });
+        }
+        return Ok(None);
+    };
+    if !conditional {
+        return Err(CliError::Argument {
+            name: "guidance",
+            message: "this checkpoint is unconditional: guidance needs a model trained with \
+                      train.conditional = true"
+                .into(),
+        });
+    }
+    if !has_class {
+        return Err(CliError::Argument {
+            name: "guidance",
+            message: "guidance needs --class C".into(),
+        });
+    }
+    let g = Guidance {
+        scale,
+        rescale: args.guidance_rescale,
+        interval: args
+            .guidance_interval
+            .as_deref()
+            .map(interval)
+            .transpose()?,
+    };
+    g.validate()?;
+    Ok(Some(g))
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> Result<(), CliError> {
     if args.n == 0 {
@@ -104,17 +214,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             message: "must be at least 1".into(),
         });
     }
-    let grid = match args.grid.as_str() {
-        "karras" => GridKind::Karras { rho: args.rho },
-        "logsnr" => GridKind::LogSnr,
-        "uniform" => GridKind::Uniform,
-        other => {
-            return Err(CliError::Argument {
-                name: "grid",
-                message: format!("'{other}' (expected karras, logsnr or uniform)"),
-            });
-        }
-    };
+    let grid = grid_kind(&args.grid, args.rho)?;
     let extension = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
     if !matches!(extension, "npy" | "png") {
         return Err(CliError::Argument {
@@ -145,22 +245,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
         None => standard_normals(args.seed, hi, numel).split_off(lo * numel),
     };
-    let labels = match (args.class, model.info.num_classes) {
-        (None, _) => None,
-        (Some(c), Some(k)) if (c as usize) < k => Some(vec![c; hi - lo]),
-        (Some(c), Some(k)) => {
-            return Err(CliError::Argument {
-                name: "class",
-                message: format!("{c} is out of range: the model has {k} classes (0..{k})"),
-            });
-        }
-        (Some(_), None) => {
-            return Err(CliError::Argument {
-                name: "class",
-                message: "this checkpoint is unconditional".into(),
-            });
-        }
-    };
+    let labels = class_labels(args.class, model.info.num_classes, hi - lo)?;
+    let guidance = guidance(
+        &args.guidance,
+        labels.is_some(),
+        model.info.num_classes.is_some(),
+    )?;
     let request = SampleRequest {
         sampler: args.sampler.clone(),
         steps: args.steps,
@@ -176,6 +266,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         },
         chunk: args.chunk,
         first_sample: lo,
+        guidance,
     };
     let out = sample(
         &model.network,

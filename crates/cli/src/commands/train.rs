@@ -14,6 +14,7 @@ pub const CONFIG_KEYS: &str = "\
 RUN CONFIGURATION (--config run.toml; every key optional except data.spec; unknown keys are errors)
   [data]       spec = \"npy:FILE\" | \"mnist:DIR\" | \"cifar10:DIR\" | \"images:DIR\" | \"toy:NAME\" | \"mixture:NAME|FILE.json\"
                points = 100000 (toy/mixture size)   image_size = S (images:DIR)   flip = false
+               labels = \"FILE.npy\" (npy:FILE: one integer class per row, for train.conditional)
                toys: moons circles 8gaussians checkerboard swissroll pinwheel 2spirals
   [model]      kind = \"mlp\" (hidden = 256, depth = 3, time_features = 64) | \"unet-small\" | \"unet-cifar10\"
                | \"unet\" with a [model.config] table of UNet2D fields
@@ -32,7 +33,7 @@ Flags override the file; without --config the flags alone (at least --data) are 
 
 /// Arguments of `train`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = CONFIG_KEYS)]
+#[command(after_help = CONFIG_KEYS, allow_negative_numbers = true)]
 pub struct Args {
     /// The run configuration (TOML; see below).
     #[arg(long)]
@@ -53,7 +54,7 @@ pub struct Args {
     /// Data SPEC (overrides data.spec).
     #[arg(long)]
     data: Option<String>,
-    /// Model kind: mlp, unet-small, unet-cifar10 (overrides [model] when the kind differs).
+    /// Model kind: mlp, unet-small, unet-cifar10 (overrides the `[model]` table when the kind differs).
     #[arg(long)]
     model: Option<String>,
     /// Objective kind: edm, dsm, vp-likelihood, i-cfm, ot-cfm, sb-cfm, vp-cfm, target-cfm.

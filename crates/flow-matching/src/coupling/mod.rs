@@ -74,3 +74,16 @@ pub trait Coupling: std::fmt::Debug + Send + Sync {
         seed: u64,
     ) -> Result<Pairs, CouplingError>;
 }
+
+/// A borrowed coupling is a coupling, so that [`ClassRespecting`] can wrap a `&dyn Coupling`
+/// chosen at run time.
+impl<C: Coupling + ?Sized> Coupling for &C {
+    fn pair(
+        &self,
+        x0: ArrayView2<'_, f64>,
+        x1: ArrayView2<'_, f64>,
+        seed: u64,
+    ) -> Result<Pairs, CouplingError> {
+        (**self).pair(x0, x1, seed)
+    }
+}

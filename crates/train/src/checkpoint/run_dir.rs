@@ -98,6 +98,17 @@ impl RunDir {
         files
     }
 
+    /// The configuration stored in the newest checkpoint that verifies (the first one
+    /// [`load_newest`](Self::load_newest) tries to load), with its path; `None` when no
+    /// checkpoint verifies and holds one.
+    pub fn newest_config(&self) -> Option<(PathBuf, RunConfig)> {
+        self.checkpoints().into_iter().rev().find_map(|f| {
+            let stored = checkpoint::read_meta(&f.path).ok()?.config?;
+            let config = serde_json::from_value(stored["run"].clone()).ok()?;
+            Some((f.path, config))
+        })
+    }
+
     /// Saves a checkpoint after `state.step`, atomically, then deletes all but the newest `keep`.
     ///
     /// # Errors

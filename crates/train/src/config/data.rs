@@ -20,6 +20,10 @@ pub struct DataConfig {
     /// Random horizontal flips of images (default false).
     #[serde(default)]
     pub flip: bool,
+    /// For `npy:FILE`: a second `.npy` with one integer class label per sample (N,), for
+    /// class-conditional training (`train.conditional = true`).
+    #[serde(default)]
+    pub labels: Option<std::path::PathBuf>,
 }
 
 fn default_points() -> usize {
@@ -34,6 +38,7 @@ impl DataConfig {
             points: default_points(),
             image_size: None,
             flip: false,
+            labels: None,
         }
     }
 

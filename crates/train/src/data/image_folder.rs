@@ -143,3 +143,50 @@ fn append_chw(image: &RgbImage, out: &mut Vec<u8>) {
         out.extend(raw.iter().skip(c).step_by(3));
     }
 }
+
+/// One PNG/JPEG file as a sample of shape `[C, H, W]` (C = 1: its luma, C = 3: RGB), pixels
+/// scaled as the datasets scale them (x/127.5 − 1): the input of `scoreflow edit`.
+///
+/// # Errors
+/// [`DataError::Image`] for a file that does not decode; a format error naming the file for an
+/// image of another size, or a shape with other than 1 or 3 channels.
+pub fn read_image(path: &Path, shape: &[usize]) -> Result<Vec<f32>, DataError> {
+    let [channels, height, width] = match shape {
+        [c, h, w] if *c == 1 || *c == 3 => [*c, *h, *w],
+        _ => {
+            return Err(DataError::format(
+                path,
+                format!("an image cannot hold samples of shape {shape:?} (need [1 or 3, H, W])"),
+            ));
+        }
+    };
+    let rgb = decode(path)?;
+    let (w, h) = rgb.dimensions();
+    if (w as usize, h as usize) != (width, height) {
+        return Err(DataError::format(
+            path,
+            format!("is {w}×{h}, the model makes {width}×{height} images"),
+        ));
+    }
+    let mut planes = Vec::with_capacity(3 * width * height);
+    append_chw(&rgb, &mut planes);
+    let plane = width * height;
+    Ok(if channels == 3 {
+        planes.into_iter().map(super::scale_pixel).collect()
+    } else {
+        // ITU-R BT.601 luma, as `image`'s to_luma8.
+        (0..plane)
+            .map(|i| {
+                let (r, g, b) = (
+                    f32::from(planes[i]),
+                    f32::from(planes[plane + i]),
+                    f32::from(planes[2 * plane + i]),
+                );
+                let luma = (0.299 * r + 0.587 * g + 0.114 * b)
+                    .round()
+                    .clamp(0.0, 255.0);
+                super::scale_pixel(luma as u8)
+            })
+            .collect()
+    })
+}

@@ -30,7 +30,7 @@ use std::path::PathBuf;
 pub use array::ArrayDataset;
 pub use cifar10::{CIFAR10_RECORD, cifar10_dataset};
 pub use error::DataError;
-pub use image_folder::image_folder_dataset;
+pub use image_folder::{image_folder_dataset, read_image};
 pub use loader::{Batch, Loader, PREFETCH, epoch_permutation, flip_mask};
 pub use mixture::mixture_dataset;
 pub use mnist::{IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, mnist_dataset};

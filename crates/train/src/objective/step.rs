@@ -3,6 +3,7 @@
 use burn::prelude::*;
 use ndarray::ArrayView2;
 use rand_chacha::ChaCha8Rng;
+use scoreflow_flow_matching::coupling::ClassRespecting;
 use scoreflow_flow_matching::loss::{FlowLossError, FlowNetwork};
 use scoreflow_score_matching::loss::{LossError, NoiseConditionalNetwork};
 use scoreflow_score_matching::noise_level::importance_weight;
@@ -173,9 +174,23 @@ impl Objective {
                             view(&a).map_err(objective_err)?,
                             view(&d).map_err(objective_err)?,
                         );
-                        let pairs = c
-                            .pair(a.view(), d.view(), seed(rng))
-                            .map_err(objective_err)?;
+                        // A conditional flow must not transport mass across classes: pair
+                        // within each class, the noise rows taking the data rows' labels
+                        // (exchangeable noise; ClassRespecting's docs).
+                        let pairs = match &batch.labels {
+                            Some(l) => {
+                                let y: Vec<usize> = l.iter().map(|&v| v as usize).collect();
+                                ClassRespecting::new(c.as_ref()).pair_labelled(
+                                    a.view(),
+                                    &y,
+                                    d.view(),
+                                    &y,
+                                    seed(rng),
+                                )
+                            }
+                            None => c.pair(a.view(), d.view(), seed(rng)),
+                        }
+                        .map_err(objective_err)?;
                         if pairs.len() != b {
                             return Err(TrainError::Objective(format!(
                                 "the coupling paired {} of {b} samples",

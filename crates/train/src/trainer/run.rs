@@ -86,6 +86,7 @@ pub fn open_dataset(config: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> 
         toy_points: config.data.points,
         image_size: config.data.image_size,
         seed: config.train.seed,
+        labels: config.data.labels.clone(),
         ..DataOptions::default()
     };
     Ok(Arc::from(data::open(&spec, &options)?))
@@ -118,6 +119,31 @@ fn identity(config: &RunConfig) -> serde_json::Value {
     })
 }
 
+/// Whether `dir` holds only what a run leaves when it stops before its first checkpoint
+/// (`config.toml`, `metrics.jsonl`, an empty `grids/`, a `checkpoints/` with at most an
+/// interrupted write's temporary file): nothing a fresh run could lose, so it may start there
+/// instead of leaving the directory unusable.
+fn never_checkpointed(dir: &Path) -> bool {
+    let only = |path: &Path, allowed: &dyn Fn(&str, bool) -> bool| {
+        std::fs::read_dir(path).is_ok_and(|entries| {
+            entries.into_iter().all(|e| {
+                e.is_ok_and(|e| {
+                    let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                    allowed(&e.file_name().to_string_lossy(), is_dir)
+                })
+            })
+        })
+    };
+    only(dir, &|name, is_dir| match (name, is_dir) {
+        ("config.toml" | "metrics.jsonl" | ".metrics.jsonl.tmp", false) => true,
+        ("grids", true) => only(&dir.join("grids"), &|_, _| false),
+        ("checkpoints", true) => only(&dir.join("checkpoints"), &|name, is_dir| {
+            !is_dir && name.starts_with('.') && name.contains(".tmp")
+        }),
+        _ => false,
+    })
+}
+
 impl Session {
     fn start(
         config: &RunConfig,
@@ -139,7 +165,7 @@ impl Session {
         )?;
         if !options.resume {
             let occupied = std::fs::read_dir(&options.out).is_ok_and(|mut d| d.next().is_some());
-            if occupied {
+            if occupied && !never_checkpointed(&options.out) {
                 let what = if run_dir.checkpoints().is_empty() {
                     "this directory is not empty: a fresh run needs an empty or new --out"
                 } else {
@@ -182,15 +208,23 @@ impl Session {
             model: template_model.clone(),
             ema: has_ema.then(|| template_model.clone().valid()),
         };
+        let foreign = |path: PathBuf| TrainError::Mismatch {
+            path,
+            reason: "was trained with other data, network or objective than this \
+                     configuration; resume with the same [data], [model] and [objective]"
+                .into(),
+        };
+        // Compared before the weights are read: those of another network would fail to load
+        // with one shape error per tensor, where this says why in one line.
+        if let Some((path, stored)) = run_dir.newest_config()
+            && identity(&stored) != identity(config)
+        {
+            return Err(foreign(path));
+        }
         let loaded =
             run_dir.load_newest(&template, &|| optimizer(config), &device, progress_warn)?;
         if identity(&loaded.config) != identity(config) {
-            return Err(TrainError::Mismatch {
-                path: loaded.path.clone(),
-                reason: "was trained with other data, network or objective than this \
-                         configuration; resume with the same [data], [model] and [objective]"
-                    .into(),
-            });
+            return Err(foreign(loaded.path.clone()));
         }
         if loaded.state.seed != config.train.seed {
             return Err(TrainError::Mismatch {
@@ -198,6 +232,15 @@ impl Session {
                 reason: format!(
                     "was trained with seed {}, not {}",
                     loaded.state.seed, config.train.seed
+                ),
+            });
+        }
+        if loaded.state.step > config.train.steps {
+            return Err(TrainError::Mismatch {
+                path: loaded.path.clone(),
+                reason: format!(
+                    "is at step {}, past train.steps = {}: resume with at least as many steps",
+                    loaded.state.step, config.train.steps
                 ),
             });
         }
@@ -269,7 +312,7 @@ pub fn train(config: &RunConfig, options: &RunOptions) -> Result<RunSummary, Tra
 }
 
 /// [`train`] with data parallelism over `options.device` (rank 0) and `more_devices` (ranks
-/// 1…): see [`super::distributed`] for what that changes. The collective is burn's
+/// 1…): see the `distributed` module for what that changes. The collective is burn's
 /// (`burn::tensor::distributed`), which 0.22.1 implements for CUDA (NCCL) only.
 ///
 /// # Errors
@@ -302,7 +345,9 @@ pub fn train_on_devices(
     for w in &warnings {
         progress.note(&format!("warning: {w}"));
     }
-    let mut metrics = MetricsLog::open(&options.out, options.resume.then_some(session.state.step))?;
+    // A fresh run (step 0) may start where an earlier attempt stopped before its first
+    // checkpoint: its lines are dropped as a resume drops those past its checkpoint.
+    let mut metrics = MetricsLog::open(&options.out, Some(session.state.step))?;
     let micro = settings.batch / settings.accumulation;
     let mut loader = Loader::new(
         session.dataset.clone(),
@@ -609,6 +654,7 @@ fn write_grid(
         options: Default::default(),
         chunk: if images { 64 } else { 4096 },
         first_sample: 0,
+        guidance: None,
     };
     let labels: Option<Vec<u32>> = session
         .null_class
