@@ -30,8 +30,10 @@ pub enum Edit {
         known: Vec<f64>,
         /// 1 = known, 0 = generate; the inputs' shape.
         mask: Vec<f64>,
-        /// Passes per step.
+        /// Passes per step (per segment of `jump` steps).
         resamples: usize,
+        /// RePaint's jump length: steps run before each undo.
+        jump: usize,
     },
     /// Colorisation (Song et al. 2021, App. I.3): RGB images whose per-pixel channel mean (the
     /// grey level) is kept and whose colour is generated — inpainting in the orthonormal
@@ -41,6 +43,8 @@ pub enum Edit {
         images: Vec<f64>,
         /// Passes per step, as for inpainting.
         resamples: usize,
+        /// RePaint's jump length, as for inpainting.
+        jump: usize,
     },
     /// SDEdit (Meng et al. 2022): the input noised to σ₀ and sampled from there.
     SdEdit {
@@ -153,12 +157,13 @@ fn run_inpaint<const D: usize>(
     inpaint: &Inpaint<'_, Tensor<D>>,
     x: Tensor<D>,
     resamples: usize,
+    jump: usize,
     grid: &scoreflow_noise_schedules::SigmaGrid,
     noise: &mut GaussianNoise<Tensor<D>>,
     request: &SampleRequest,
 ) -> Result<Tensor<D>, TrainError> {
     if resamples > 1 {
-        return repaint(inpaint, x, grid, resamples, noise).map_err(edit_error);
+        return repaint(inpaint, x, grid, resamples, jump, noise).map_err(edit_error);
     }
     let sampler =
         by_name::<Tensor<D>>(&request.sampler, &request.options).map_err(|e| sampling(&e))?;
@@ -337,7 +342,10 @@ where
         };
         let x = match edit {
             Edit::Inpaint {
-                mask, resamples, ..
+                mask,
+                resamples,
+                jump,
+                ..
             } => {
                 let z = start_noise()?;
                 let mask = chunk(mask);
@@ -350,12 +358,15 @@ where
                     &inpaint,
                     x0.mul_scalar(sigma_max),
                     *resamples,
+                    *jump,
                     &grid,
                     &mut noise,
                     request,
                 )?
             }
-            Edit::Colorize { resamples, .. } => {
+            Edit::Colorize {
+                resamples, jump, ..
+            } => {
                 let decoupled = Decoupled { model: &counting };
                 let u_known = mix_channels(&x_in, &DECOUPLE, false);
                 // Known: the grey axis u₁ (the first channel plane of every row).
@@ -374,6 +385,7 @@ where
                     &inpaint,
                     u0.mul_scalar(sigma_max),
                     *resamples,
+                    *jump,
                     &grid,
                     &mut noise,
                     request,

@@ -78,12 +78,18 @@ fn inpainting_keeps_the_known_values_and_ignores_the_chunk_size() {
     let view = edm();
     let known = standard_normals(1, n, d);
     let mask: Vec<f64> = (0..n * d).map(|i| f64::from(u8::from(i % d < 2))).collect();
-    for (sampler, resamples) in [("heun", 1), ("euler-ancestral", 1), ("euler", 3)] {
+    for (sampler, resamples, jump) in [
+        ("heun", 1, 1),
+        ("euler-ancestral", 1, 1),
+        ("euler", 3, 1),
+        ("euler", 3, 3),
+    ] {
         let run = |chunk: usize| {
             let e = Edit::Inpaint {
                 known: known.clone(),
                 mask: mask.clone(),
                 resamples,
+                jump,
             };
             edit(
                 &net,
@@ -133,6 +139,7 @@ fn colorisation_keeps_every_pixels_grey_level() {
     let e = Edit::Colorize {
         images: images.clone(),
         resamples: 1,
+        jump: 1,
     };
     let out = edit(
         &net,
@@ -236,17 +243,20 @@ fn bad_edits_are_errors() {
         known: x.clone(),
         mask: vec![1.0; 4],
         resamples: 1,
+        jump: 1,
     });
     assert!(err.contains("mask"), "{err}");
     let err = run(Edit::Inpaint {
         known: x.clone(),
         mask: vec![0.5; 6],
         resamples: 1,
+        jump: 1,
     });
     assert!(err.contains("mask"), "{err}");
     let err = run(Edit::Colorize {
         images: x.clone(),
         resamples: 1,
+        jump: 1,
     });
     assert!(err.contains("RGB"), "{err}");
     let err = run(Edit::Invert {

@@ -61,6 +61,9 @@ pub struct Args {
     /// RePaint passes per step (1 = plain replacement).
     #[arg(long, default_value_t = 1)]
     resamples: usize,
+    /// RePaint's jump length: steps run before each undo (Lugmayr et al. 2022 use 10).
+    #[arg(long, default_value_t = 1)]
+    jump: usize,
     /// SDEdit's starting noise level σ₀ (within the grid's range).
     #[arg(long)]
     sigma0: Option<f64>,
@@ -188,11 +191,13 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 known: input,
                 mask,
                 resamples: args.resamples,
+                jump: args.jump,
             }
         }
         Mode::Colorize => Edit::Colorize {
             images: input,
             resamples: args.resamples,
+            jump: args.jump,
         },
         Mode::Sdedit => Edit::SdEdit {
             input,
