@@ -11,13 +11,14 @@ use scoreflow_ode_sde_solvers::{CountingDenoiser, DenoiseError, Denoiser};
 use scoreflow_score_matching::editing::{
     EditError, Inpaint, InversionMethod, decode, invert, repaint, sdedit,
 };
-use scoreflow_score_matching::guidance::ClassifierFree;
 
-use crate::denoiser::{ModelView, NetDenoiser, RankForward};
+use crate::denoiser::{ModelView, RankForward};
 use crate::error::TrainError;
-use crate::guidance::{Guidance, PairedNetDenoiser, paired_labels};
+use crate::guidance::GuidedNetDenoiser;
 use crate::model::Network;
-use crate::sampling::{SampleRequest, Sampled, sigma_grid};
+use crate::sampling::{
+    SampleRequest, Sampled, check_request, chunk_labels, chunk_tensor, host_rows, sigma_grid,
+};
 
 /// An edit of `n` inputs, each a row of `numel` values in the data's scale (images in [−1, 1]).
 #[derive(Clone, Debug)]
@@ -119,31 +120,6 @@ impl<const D: usize> Denoiser<Tensor<D>> for Decoupled<'_, D> {
     }
 }
 
-/// The network as the denoiser of a request: conditional on `labels`, guided when asked.
-struct RequestDenoiser<'a> {
-    plain: NetDenoiser<'a>,
-    pair: Option<PairedNetDenoiser<'a>>,
-    guidance: Option<Guidance>,
-}
-
-impl<const D: usize> Denoiser<Tensor<D>> for RequestDenoiser<'_>
-where
-    Network: RankForward<D>,
-{
-    fn denoise(&self, x: &Tensor<D>, sigma: f64) -> Result<Tensor<D>, DenoiseError> {
-        match (&self.pair, &self.guidance) {
-            (Some(pair), Some(g)) => ClassifierFree {
-                model: pair,
-                scale: g.scale,
-                rescale: g.rescale,
-                interval: g.interval,
-            }
-            .denoise(x, sigma),
-            _ => self.plain.denoise(x, sigma),
-        }
-    }
-}
-
 fn edit_error(e: EditError) -> TrainError {
     TrainError::Sampling(e.to_string())
 }
@@ -215,19 +191,6 @@ fn input_of(edit: &Edit) -> &[f64] {
     }
 }
 
-fn tensor<const D: usize>(
-    values: &[f64],
-    rows: usize,
-    sample_shape: &[usize],
-    device: &Device,
-) -> Tensor<D> {
-    let mut shape = [0usize; D];
-    shape[0] = rows;
-    shape[1..].copy_from_slice(sample_shape);
-    let v: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-    Tensor::from_data(TensorData::new(v, shape), device)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn edit_rank<const D: usize>(
     network: &Network,
@@ -265,27 +228,7 @@ where
             "colorisation needs a model of RGB images [3, H, W], this one makes {sample_shape:?}"
         )));
     }
-    if let Some(l) = labels
-        && l.len() != n
-    {
-        return Err(TrainError::Sampling(format!(
-            "{} labels for {n} inputs",
-            l.len()
-        )));
-    }
-    if request.chunk == 0 {
-        return Err(TrainError::Sampling(
-            "the chunk size must be at least 1".into(),
-        ));
-    }
-    if let Some(g) = &request.guidance {
-        g.validate()?;
-        if labels.is_none() {
-            return Err(TrainError::Sampling(
-                "guidance needs a class to guide towards (labels / --class)".into(),
-            ));
-        }
-    }
+    check_request(network, labels, n, request)?;
     let grid = sigma_grid(view, request)?;
     let sigmas = grid.as_slice();
     let positive: Vec<f64> = sigmas.iter().copied().filter(|s| *s > 0.0).collect();
@@ -296,39 +239,14 @@ where
     let mut nfe = 0;
     for start in (0..n).step_by(request.chunk) {
         let rows = request.chunk.min(n - start);
-        let chunk = |v: &[f64]| {
-            tensor::<D>(
-                &v[start * numel..(start + rows) * numel],
-                rows,
-                sample_shape,
-                device,
-            )
-        };
+        let chunk = |v: &[f64]| chunk_tensor::<D>(v, start, rows, sample_shape, device);
         let x_in = chunk(input);
-        let label_tensor = labels.map(|l| {
-            let data: Vec<i64> = l[start..start + rows]
-                .iter()
-                .map(|&v| i64::from(v))
-                .collect();
-            Tensor::<1, Int>::from_data(TensorData::new(data, [rows]), device)
-        });
-        let pair = match (&request.guidance, &label_tensor) {
-            (Some(_), Some(l)) => Some(PairedNetDenoiser {
-                network,
-                view,
-                labels: paired_labels(network, l)?,
-            }),
-            _ => None,
-        };
-        let model = RequestDenoiser {
-            plain: NetDenoiser {
-                network,
-                view,
-                labels: label_tensor,
-            },
-            pair,
-            guidance: request.guidance,
-        };
+        let model = GuidedNetDenoiser::new(
+            network,
+            view,
+            chunk_labels(labels, start, rows, device),
+            request.guidance,
+        )?;
         let counting = CountingDenoiser::new(&model as &dyn Denoiser<Tensor<D>>);
         let chunk_seeds = &seeds[start..start + rows];
         let mut noise = GaussianNoise::new(&x_in, chunk_seeds).map_err(|e| sampling(&e))?;
@@ -375,7 +293,7 @@ where
                 for r in 0..rows {
                     mask_rows[r * numel..r * numel + plane].fill(1.0);
                 }
-                let mask = tensor::<D>(&mask_rows, rows, sample_shape, device);
+                let mask = chunk_tensor::<D>(&mask_rows, 0, rows, sample_shape, device);
                 let inpaint =
                     Inpaint::new(&decoupled, u_known, mask, start_noise()?).map_err(edit_error)?;
                 let u0 = noise
@@ -420,16 +338,7 @@ where
             }
         };
         nfe = counting.count();
-        let values = x
-            .into_data()
-            .convert::<f64>()
-            .try_into_vec::<f64>()
-            .map_err(|e| TrainError::Sampling(format!("{e:?}")))?;
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(TrainError::Sampling(
-                "the edit produced non-finite values".into(),
-            ));
-        }
+        let values = host_rows(x, "the edit")?;
         out.extend(values);
     }
     Ok(Sampled {

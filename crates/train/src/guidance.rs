@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use scoreflow_ode_sde_solvers::{DenoiseError, Denoiser};
-use scoreflow_score_matching::guidance::PairedDenoiser;
+use scoreflow_score_matching::guidance::{ClassifierFree, PairedDenoiser};
 
 use crate::denoiser::{ModelView, NetDenoiser, RankForward, velocity};
 use crate::error::TrainError;
@@ -145,4 +145,67 @@ where
     let unconditional = both.narrow(0, n, n);
     let w = guidance.scale;
     Ok(unconditional.mul_scalar(1.0 - w) + conditional.mul_scalar(w))
+}
+
+/// A network as the denoiser of a sampling or editing request: conditional on `labels` when
+/// given, and guided by classifier-free guidance (one batched call per evaluation) when
+/// `guidance` is given.
+pub struct GuidedNetDenoiser<'a> {
+    plain: NetDenoiser<'a>,
+    pair: Option<PairedNetDenoiser<'a>>,
+    guidance: Option<Guidance>,
+}
+
+impl<'a> GuidedNetDenoiser<'a> {
+    /// The denoiser of `network` read through `view`.
+    ///
+    /// # Errors
+    /// [`TrainError::Sampling`] when guidance is asked of an unconditional network.
+    pub fn new(
+        network: &'a Network,
+        view: &'a ModelView,
+        labels: Option<Tensor<1, Int>>,
+        guidance: Option<Guidance>,
+    ) -> Result<Self, TrainError> {
+        let pair = match (&guidance, &labels) {
+            (Some(_), Some(l)) => Some(PairedNetDenoiser {
+                network,
+                view,
+                labels: paired_labels(network, l)?,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            plain: NetDenoiser {
+                network,
+                view,
+                labels,
+            },
+            pair,
+            guidance,
+        })
+    }
+
+    /// [y; ∅] of the doubled batch, when guided.
+    pub fn paired_labels(&self) -> Option<&Tensor<1, Int>> {
+        self.pair.as_ref().map(|p| &p.labels)
+    }
+}
+
+impl<const D: usize> Denoiser<Tensor<D>> for GuidedNetDenoiser<'_>
+where
+    Network: RankForward<D>,
+{
+    fn denoise(&self, x: &Tensor<D>, sigma: f64) -> Result<Tensor<D>, DenoiseError> {
+        match (&self.pair, &self.guidance) {
+            (Some(pair), Some(g)) => ClassifierFree {
+                model: pair,
+                scale: g.scale,
+                rescale: g.rescale,
+                interval: g.interval,
+            }
+            .denoise(x, sigma),
+            _ => self.plain.denoise(x, sigma),
+        }
+    }
 }

@@ -16,11 +16,9 @@ use scoreflow_ode_sde_solvers::samplers::{
 use scoreflow_ode_sde_solvers::{CountingDenoiser, DenoiseError, Denoiser, ErrorStash};
 use scoreflow_score_matching::loss::Prediction;
 
-use scoreflow_score_matching::guidance::ClassifierFree;
-
-use crate::denoiser::{ModelView, NetDenoiser, RankForward, velocity};
+use crate::denoiser::{ModelView, RankForward, velocity};
 use crate::error::TrainError;
-use crate::guidance::{Guidance, PairedNetDenoiser, guided_velocity, paired_labels};
+use crate::guidance::{Guidance, GuidedNetDenoiser, guided_velocity};
 use crate::model::Network;
 
 /// The σ grid of a σ-space sampler.
@@ -204,32 +202,7 @@ where
         )));
     }
     let n = z.len() / numel;
-    if let Some(l) = labels
-        && l.len() != n
-    {
-        return Err(TrainError::Sampling(format!(
-            "{} labels for {n} samples",
-            l.len()
-        )));
-    }
-    if request.chunk == 0 {
-        return Err(TrainError::Sampling(
-            "the chunk size must be at least 1".into(),
-        ));
-    }
-    if let Some(guidance) = &request.guidance {
-        guidance.validate()?;
-        if labels.is_none() {
-            return Err(TrainError::Sampling(
-                "guidance needs a class to guide towards (labels / --class)".into(),
-            ));
-        }
-        if network.null_class().is_none() {
-            return Err(TrainError::Sampling(
-                "guidance needs a class-conditional model; this checkpoint is unconditional".into(),
-            ));
-        }
-    }
+    check_request(network, labels, n, request)?;
     let sampling = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
     let flow_solver =
         FlowSolver::from_name(&request.sampler, request.options.rtol, request.options.atol);
@@ -244,25 +217,13 @@ where
     let mut nfe = 0;
     for start in (0..n).step_by(request.chunk) {
         let rows = request.chunk.min(n - start);
-        let mut shape = [0usize; D];
-        shape[0] = rows;
-        shape[1..].copy_from_slice(sample_shape);
-        let z_chunk: Vec<f32> = z[start * numel..(start + rows) * numel]
-            .iter()
-            .map(|&v| v as f32)
-            .collect();
-        let x0 = Tensor::<D>::from_data(TensorData::new(z_chunk, shape), device);
-        let label_tensor = labels.map(|l| {
-            let data: Vec<i64> = l[start..start + rows]
-                .iter()
-                .map(|&v| i64::from(v))
-                .collect();
-            Tensor::<1, Int>::from_data(TensorData::new(data, [rows]), device)
-        });
-        let paired = match (&request.guidance, &label_tensor) {
-            (Some(_), Some(l)) => Some(paired_labels(network, l)?),
-            _ => None,
-        };
+        let x0 = chunk_tensor::<D>(z, start, rows, sample_shape, device);
+        let model = GuidedNetDenoiser::new(
+            network,
+            view,
+            chunk_labels(labels, start, rows, device),
+            request.guidance,
+        )?;
         let (x, calls) = if let Some(solver) = flow_solver {
             if request.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
                 return Err(TrainError::Sampling("steps must be at least 1".into()));
@@ -275,10 +236,11 @@ where
                 ));
             }
             let stash = ErrorStash::<DenoiseError>::new();
+            let labels = chunk_labels(labels, start, rows, device);
             let field = |x: &Tensor<D>, t: f64| {
-                stash.state(x, || match (&request.guidance, &paired) {
+                stash.state(x, || match (&request.guidance, model.paired_labels()) {
                     (Some(g), Some(l)) => guided_velocity(network, view, l, g, x, t),
-                    _ => velocity(network, view, label_tensor.as_ref(), x, t),
+                    _ => velocity(network, view, labels.as_ref(), x, t),
                 })
             };
             let (x, stats) = stash
@@ -289,30 +251,7 @@ where
             let grid = grid.as_ref().expect("σ-space samplers have a grid");
             let sampler = by_name::<Tensor<D>>(&request.sampler, &request.options)
                 .map_err(|e| sampling(&e))?;
-            let denoiser = NetDenoiser {
-                network,
-                view,
-                labels: label_tensor,
-            };
-            let pair = paired.map(|labels| PairedNetDenoiser {
-                network,
-                view,
-                labels,
-            });
-            let guided = match (&request.guidance, &pair) {
-                (Some(g), Some(pair)) => Some(ClassifierFree {
-                    model: pair,
-                    scale: g.scale,
-                    rescale: g.rescale,
-                    interval: g.interval,
-                }),
-                _ => None,
-            };
-            let model: &dyn Denoiser<Tensor<D>> = match &guided {
-                Some(g) => g,
-                None => &denoiser,
-            };
-            let counting = CountingDenoiser::new(model);
+            let counting = CountingDenoiser::new(&model as &dyn Denoiser<Tensor<D>>);
             let sigma_max = grid.as_slice()[0];
             let x0 = x0.mul_scalar(sigma_max);
             let chunk_seeds = &seeds[start..start + rows];
@@ -341,17 +280,7 @@ where
             (x, counting.count())
         };
         nfe = calls;
-        let values = x
-            .into_data()
-            .convert::<f64>()
-            .try_into_vec::<f64>()
-            .map_err(|e| TrainError::Sampling(format!("{e:?}")))?;
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(TrainError::Sampling(format!(
-                "{} produced non-finite samples",
-                request.sampler
-            )));
-        }
+        let values = host_rows(x, &request.sampler)?;
         out.extend(values);
     }
     Ok(Sampled {
@@ -359,4 +288,91 @@ where
         nfe,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The checks every request makes before its first chunk: one label per sample, a positive
+/// chunk size, valid guidance with labels on a class-conditional network.
+pub(crate) fn check_request(
+    network: &Network,
+    labels: Option<&[u32]>,
+    n: usize,
+    request: &SampleRequest,
+) -> Result<(), TrainError> {
+    if let Some(l) = labels
+        && l.len() != n
+    {
+        return Err(TrainError::Sampling(format!(
+            "{} labels for {n} samples",
+            l.len()
+        )));
+    }
+    if request.chunk == 0 {
+        return Err(TrainError::Sampling(
+            "the chunk size must be at least 1".into(),
+        ));
+    }
+    if let Some(guidance) = &request.guidance {
+        guidance.validate()?;
+        if labels.is_none() {
+            return Err(TrainError::Sampling(
+                "guidance needs a class to guide towards (labels / --class)".into(),
+            ));
+        }
+        if network.null_class().is_none() {
+            return Err(TrainError::Sampling(
+                "guidance needs a class-conditional model; this checkpoint is unconditional".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Rows `start..start + rows` of row-major `values` as a `[rows, …sample_shape]` tensor.
+pub(crate) fn chunk_tensor<const D: usize>(
+    values: &[f64],
+    start: usize,
+    rows: usize,
+    sample_shape: &[usize],
+    device: &Device,
+) -> Tensor<D> {
+    let numel: usize = sample_shape.iter().product();
+    let mut shape = [0usize; D];
+    shape[0] = rows;
+    shape[1..].copy_from_slice(sample_shape);
+    let v: Vec<f32> = values[start * numel..(start + rows) * numel]
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Labels `start..start + rows` as a tensor.
+pub(crate) fn chunk_labels(
+    labels: Option<&[u32]>,
+    start: usize,
+    rows: usize,
+    device: &Device,
+) -> Option<Tensor<1, Int>> {
+    labels.map(|l| {
+        let data: Vec<i64> = l[start..start + rows]
+            .iter()
+            .map(|&v| i64::from(v))
+            .collect();
+        Tensor::from_data(TensorData::new(data, [rows]), device)
+    })
+}
+
+/// A finished chunk on the host in f64; non-finite values (from `what`) are an error.
+pub(crate) fn host_rows<const D: usize>(x: Tensor<D>, what: &str) -> Result<Vec<f64>, TrainError> {
+    let values = x
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .map_err(|e| TrainError::Sampling(format!("{e:?}")))?;
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(TrainError::Sampling(format!(
+            "{what} produced non-finite values"
+        )));
+    }
+    Ok(values)
 }

@@ -3,19 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::Array2;
 use scoreflow_models::device_from_name;
 use scoreflow_ode_sde_solvers::samplers::SamplerOptions;
 use scoreflow_score_matching::editing::InversionMethod;
 use scoreflow_train::checkpoint::load_trained;
 use scoreflow_train::data::read_image;
 use scoreflow_train::editing::{Edit, edit};
-use scoreflow_train::metrics::write_image_grid;
 use scoreflow_train::sampling::SampleRequest;
 
-use super::sample::{GuidanceArgs, class_labels, grid_kind, guidance};
+use super::sample::{GuidanceArgs, class_labels, grid_kind, guidance, write_rows};
 use crate::error::CliError;
-use crate::npy::{read_matrix, write_matrix};
+use crate::npy::read_matrix;
 
 /// The edit.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,21 +240,13 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         &request,
         &device,
     )?;
-    if extension(&args.out) == "npy" {
-        let a = Array2::from_shape_vec((n, numel), out.x).map_err(|e| CliError::File {
-            path: args.out.clone(),
-            message: e.to_string(),
-        })?;
-        write_matrix(&args.out, &a)?;
-    } else if shape.len() == 3 {
-        let cols = (n as f64).sqrt().ceil() as usize;
-        write_image_grid(&args.out, &out.x, &shape, cols)?;
-    } else {
+    if extension(&args.out) == "png" && shape.len() != 3 {
         return Err(CliError::Argument {
             name: "out",
             message: "points are written as .npy".into(),
         });
     }
+    write_rows(&args.out, out.x, &shape)?;
     println!(
         "{}",
         serde_json::json!({

@@ -206,6 +206,25 @@ pub fn guidance(
     Ok(Some(g))
 }
 
+/// Writes `n × numel` rows to `path`: `.npy` (float64 matrix), or `.png` — a square image grid
+/// for image samples, a scatter plot for points.
+pub fn write_rows(path: &std::path::Path, x: Vec<f64>, shape: &[usize]) -> Result<(), CliError> {
+    let numel: usize = shape.iter().product();
+    let rows = x.len() / numel.max(1);
+    if path.extension().and_then(|e| e.to_str()) == Some("npy") {
+        let a = Array2::from_shape_vec((rows, numel), x).map_err(|e| CliError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        write_matrix(path, &a)
+    } else if shape.len() == 3 {
+        let cols = (rows as f64).sqrt().ceil() as usize;
+        Ok(write_image_grid(path, &x, shape, cols)?)
+    } else {
+        Ok(write_scatter(path, &x, None, numel, 600)?)
+    }
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> Result<(), CliError> {
     if args.n == 0 {
@@ -277,20 +296,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         &request,
         &device,
     )?;
-    let rows = hi - lo;
-    if extension == "npy" {
-        let a =
-            Array2::from_shape_vec((rows, numel), out.x.clone()).map_err(|e| CliError::File {
-                path: args.out.clone(),
-                message: e.to_string(),
-            })?;
-        write_matrix(&args.out, &a)?;
-    } else if shape.len() == 3 {
-        let cols = (rows as f64).sqrt().ceil() as usize;
-        write_image_grid(&args.out, &out.x, &shape, cols)?;
-    } else {
-        write_scatter(&args.out, &out.x, None, numel, 600)?;
-    }
+    write_rows(&args.out, out.x, &shape)?;
     println!(
         "{}",
         serde_json::json!({
