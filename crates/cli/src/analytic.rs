@@ -3,30 +3,79 @@
 use std::time::Instant;
 
 use ndarray::Array2;
-use scoreflow_flow_matching::sampling::{FlowSolver, sample_flow};
+use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
 use scoreflow_ode_sde_solvers::samplers::{
-    BrownianTreeNoise, GaussianNoise, NoiseSampler, SampleContext, SamplerOptions, by_name,
+    BrownianTreeNoise, GaussianNoise, NoiseSampler, NoiseSource, SAMPLER_NAMES, SAMPLERS,
+    SampleContext, SamplerOptions, by_name, find,
 };
 use scoreflow_ode_sde_solvers::{CountingDenoiser, Denoiser};
 use scoreflow_score_matching::analytic::GaussianMixture;
 
 use crate::error::CliError;
 
+/// Which σ grid σ-space samplers run on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GridChoice {
+    /// Karras et al. 2022's ρ-spaced grid ([`SigmaGrid::karras`]).
+    Karras,
+    /// Uniform in log σ, i.e. in log-SNR ([`SigmaGrid::exponential`]).
+    LogSnr,
+    /// Uniform in CondOT time t = 1/(1 + σ) ([`SigmaGrid::condot_uniform`]).
+    CondOt,
+    /// An explicit grid from a JSON file, used exactly as given: its first value is σ_max, its
+    /// length fixes the steps.
+    File(SigmaGrid),
+}
+
+impl GridChoice {
+    /// `karras`, `logsnr`, `condot` or a path to a JSON array of σ values (strictly decreasing,
+    /// finite, positive but for a final 0).
+    ///
+    /// # Errors
+    /// An unknown name, an unreadable file or an invalid grid, in one line naming the file.
+    pub fn parse(value: &str) -> Result<Self, CliError> {
+        match value {
+            "karras" | "polynomial" => Ok(Self::Karras),
+            "logsnr" => Ok(Self::LogSnr),
+            "condot" => Ok(Self::CondOt),
+            path if path.ends_with(".json") => {
+                let file = |message: String| CliError::File {
+                    path: path.into(),
+                    message,
+                };
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| file(format!("cannot read the grid file: {e}")))?;
+                let grid: SigmaGrid = serde_json::from_str(&text)
+                    .map_err(|e| file(format!("not a valid σ grid: {e}")))?;
+                Ok(Self::File(grid))
+            }
+            other => Err(CliError::Argument {
+                name: "grid",
+                message: format!(
+                    "'{other}' (expected karras, logsnr, condot or a .json file of σ values)"
+                ),
+            }),
+        }
+    }
+}
+
 /// How to sample: the grid and the sampler's options.
 #[derive(Clone, Debug)]
 pub struct RunSpec {
     /// Sampler name (σ-grid sampler or `fm-*`).
     pub sampler: String,
-    /// Steps of the grid.
+    /// Steps of the grid (for a grid file, its steps).
     pub steps: usize,
-    /// σ_max of the Karras grid.
+    /// σ_max of the grid (for a grid file, its first value).
     pub sigma_max: f64,
-    /// σ_min of the Karras grid.
+    /// σ_min, the last positive value of the grid.
     pub sigma_min: f64,
     /// ρ of the Karras grid.
     pub rho: f64,
+    /// The grid family, or an explicit grid.
+    pub grid: GridChoice,
     /// Seed of the per-sample noise of stochastic samplers.
     pub seed: u64,
     /// Sampler options (η, tolerances, …).
@@ -69,36 +118,128 @@ pub fn velocity(target: &GaussianMixture) -> impl Fn(&Array2<f64>, f64) -> Array
     }
 }
 
-/// The Karras grid of `spec`, validated, ending in 0.
-pub fn karras_grid(spec: &RunSpec) -> Result<SigmaGrid, CliError> {
+/// The σ grid of `spec`, validated, ending in 0 (a grid file: exactly as given).
+pub fn sigma_grid(spec: &RunSpec) -> Result<SigmaGrid, CliError> {
     if spec.steps == 0 {
         return Err(CliError::Argument {
             name: "steps",
             message: "must be at least 1".into(),
         });
     }
-    Ok(SigmaGrid::karras(
-        spec.steps,
-        spec.sigma_min,
-        spec.sigma_max,
-        spec.rho,
-    )?)
+    let (n, lo, hi) = (spec.steps, spec.sigma_min, spec.sigma_max);
+    Ok(match &spec.grid {
+        GridChoice::Karras => SigmaGrid::karras(n, lo, hi, spec.rho)?,
+        GridChoice::LogSnr => SigmaGrid::exponential(n, lo, hi)?,
+        GridChoice::CondOt => SigmaGrid::condot_uniform(n, lo, hi)?,
+        GridChoice::File(grid) => grid.clone(),
+    })
+}
+
+/// Fits `spec`'s steps and σ range to an explicit grid: `--steps` (when given) must equal the
+/// file's steps, and σ_max / σ_min become its first and last positive values.
+///
+/// # Errors
+/// A `--steps` that disagrees with the file.
+pub fn adopt_grid_file(spec: &mut RunSpec, steps_given: Option<usize>) -> Result<(), CliError> {
+    let GridChoice::File(grid) = &spec.grid else {
+        return Ok(());
+    };
+    let s = grid.as_slice();
+    let steps = s.len() - 1;
+    if let Some(given) = steps_given.filter(|&given| given != steps) {
+        return Err(CliError::Argument {
+            name: "steps",
+            message: format!(
+                "{given}, but the grid file has {} values, i.e. {steps} steps",
+                s.len()
+            ),
+        });
+    }
+    spec.steps = steps;
+    spec.sigma_max = s[0];
+    spec.sigma_min = s.iter().rev().copied().find(|&v| v > 0.0).unwrap_or(s[0]);
+    Ok(())
 }
 
 /// Whether k-diffusion draws this sampler's noise from a Brownian tree by default.
 fn uses_brownian_tree(name: &str) -> bool {
-    matches!(name, "dpmpp-sde" | "dpmpp-2m-sde" | "dpmpp-3m-sde")
+    find(name).is_some_and(|info| info.noise == NoiseSource::BrownianTree)
 }
 
-/// Runs `spec` from standard-normal noise `z` (n, d): σ-space samplers start at σ_max·z on the
+/// The text `--sampler help` prints: one line per sampler of the σ-space table (name, aliases,
+/// order, noise source, summary), then the flow samplers.
+pub fn sampler_help() -> String {
+    let mut out = String::from("σ-space samplers (x = σ_max·z at σ_max, denoised at σ = 0):\n");
+    for info in SAMPLERS {
+        let sampler = info.build::<f64>(&SamplerOptions::default());
+        let order = sampler
+            .order()
+            .map_or_else(|| "stochastic".to_string(), |p| format!("order {p}"));
+        let aliases = if info.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (= {})", info.aliases.join(", "))
+        };
+        let noise = match (info.noise, sampler.is_stochastic()) {
+            (NoiseSource::None, _) => "",
+            (NoiseSource::Gaussian, true) => ", Gaussian noise",
+            (NoiseSource::Gaussian, false) => ", Gaussian noise with --eta > 0",
+            (NoiseSource::BrownianTree, _) => ", Brownian-tree noise",
+        };
+        out += &format!(
+            "  {}{aliases}: {order}{noise}; {}\n",
+            info.name, info.summary
+        );
+    }
+    out += "flow samplers (x(0) = z, data at t = 1, uniform t grid):\n";
+    for name in FLOW_SAMPLER_NAMES {
+        out += &format!("  {name}\n");
+    }
+    out
+}
+
+/// Whether `name` is a known sampler of either family.
+///
+/// # Errors
+/// An unknown name, listing every known one.
+pub fn check_sampler_name(name: &str) -> Result<(), CliError> {
+    let flow = FlowSolver::from_name(name, 1e-5, 1e-5).is_some();
+    if flow || find(name).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = SAMPLER_NAMES
+        .iter()
+        .chain(FLOW_SAMPLER_NAMES)
+        .copied()
+        .collect();
+    Err(CliError::Argument {
+        name: "sampler",
+        message: format!(
+            "unknown sampler '{name}' (known: {}; `--sampler help` describes them)",
+            known.join(", ")
+        ),
+    })
+}
+
+/// Runs `spec` from standard-normal noise z (n, d): σ-space samplers start at σ_max·z on the
 /// Karras grid and return x̂₀; `fm-*` samplers start at x(0) = z and return x(1).
 pub fn run(
     target: &GaussianMixture,
     z: &Array2<f64>,
     spec: &RunSpec,
 ) -> Result<RunResult, CliError> {
+    check_sampler_name(&spec.sampler)?;
     if let Some(solver) = FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
     {
+        if matches!(spec.grid, GridChoice::File(_)) {
+            return Err(CliError::Argument {
+                name: "grid",
+                message: format!(
+                    "a grid file holds σ values for σ-space samplers; {} integrates a uniform t grid",
+                    spec.sampler
+                ),
+            });
+        }
         if spec.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
             return Err(CliError::Argument {
                 name: "steps",
@@ -115,7 +256,7 @@ pub fn run(
         });
     }
     let sampler = by_name::<Array2<f64>>(&spec.sampler, &spec.options)?;
-    let grid = karras_grid(spec)?;
+    let grid = sigma_grid(spec)?;
     let d = denoiser(target);
     let counting = CountingDenoiser::new(&d as &dyn Denoiser<Array2<f64>>);
     let x0 = z * spec.sigma_max;

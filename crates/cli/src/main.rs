@@ -56,7 +56,22 @@ enum Command {
     CheckDiffusers(commands::check_diffusers::Args),
 }
 
+/// Whether the command line asks `--sampler help` (or `--samplers help`): answered before clap
+/// parses, so that a command's other required arguments need not be given.
+fn asks_sampler_help(args: &[String]) -> bool {
+    args.windows(2)
+        .any(|w| matches!(w[0].as_str(), "--sampler" | "--samplers") && w[1] == "help")
+        || args
+            .iter()
+            .any(|a| a == "--sampler=help" || a == "--samplers=help")
+}
+
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if asks_sampler_help(&argv) {
+        print!("{}", analytic::sampler_help());
+        return;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -16,11 +16,18 @@ fn file_error(path: &Path, message: impl ToString) -> CliError {
     }
 }
 
-/// Reads an (n, d) float64 array, checking d and that every value is finite.
+/// Reads an (n, d) float array — float64 or float32, little- or big-endian (ndarray-npy reads
+/// either byte order), C- or Fortran-ordered — as float64, checking d and that every value is
+/// finite.
 pub fn read_matrix(path: &Path, dim: usize) -> Result<Array2<f64>, CliError> {
-    let file = File::open(path).map_err(|e| file_error(path, e))?;
-    let mut a = Array2::<f64>::read_npy(file)
-        .map_err(|e| file_error(path, format!("not an (n, d) float64 .npy array ({e})")))?;
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+    let mut a = match Array2::<f64>::read_npy(bytes.as_slice()) {
+        Ok(a) => a,
+        // float32 widens exactly to float64; report the float64 error if that fails too.
+        Err(e64) => Array2::<f32>::read_npy(bytes.as_slice())
+            .map(|a| a.mapv(f64::from))
+            .map_err(|_| file_error(path, format!("not an (n, d) float .npy array ({e64})")))?,
+    };
     // A Fortran-ordered file (numpy's `order='F'`, `np.asfortranarray`) is valid: callers read
     // rows as contiguous slices, so store it row-major.
     if !a.is_standard_layout() {

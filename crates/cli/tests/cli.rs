@@ -352,3 +352,229 @@ fn fortran_ordered_noise_reads_like_c_ordered_noise() {
     let b = sample(&f_path, &dir.path().join("b.npy"));
     assert_eq!(a, b);
 }
+
+/// An `.npy` written by hand (format 1.0) with the given dtype descriptor and element bytes.
+fn npy_bytes(
+    descr: &str,
+    rows: usize,
+    cols: usize,
+    elements: impl Iterator<Item = Vec<u8>>,
+) -> Vec<u8> {
+    let dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let pad = 64 - (10 + dict.len() + 1) % 64;
+    let header = format!("{dict}{}\n", " ".repeat(pad));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for e in elements {
+        bytes.extend(e);
+    }
+    bytes
+}
+
+fn sample_heun(noise: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "heun",
+        "--steps",
+        "6",
+        "--noise",
+        s(noise),
+        "--out",
+        s(out),
+    ];
+    args.extend(extra);
+    run(&args)
+}
+
+/// Big-endian float64 and float32 noise files are valid: they give the samples of the same values
+/// written little-endian (float32 values widen exactly).
+#[test]
+fn big_endian_and_float32_noise_files_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // Values exactly representable in f32, so that all three files hold the same numbers.
+    let z = noise(8, 2).mapv(|v| f64::from(v as f32));
+    let le = write(dir.path(), "le.npy", &z);
+    let be = dir.path().join("be.npy");
+    std::fs::write(
+        &be,
+        npy_bytes(">f8", 8, 2, z.iter().map(|v| v.to_be_bytes().to_vec())),
+    )
+    .unwrap();
+    let f32_path = dir.path().join("f4.npy");
+    let f4 = z.iter().map(|&v| (v as f32).to_le_bytes().to_vec());
+    std::fs::write(&f32_path, npy_bytes("<f4", 8, 2, f4)).unwrap();
+    let mut outs = Vec::new();
+    for (i, path) in [le, be, f32_path].iter().enumerate() {
+        let out = dir.path().join(format!("x{i}.npy"));
+        let o = sample_heun(path, &out, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outs.push(read_npy::<_, Array2<f64>>(&out).unwrap());
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+}
+
+/// `--grid FILE.json` is used exactly as given: the file holding the condot grid's values gives
+/// the `--grid condot` samples bit for bit, and its length fixes the steps.
+#[test]
+fn grid_file_is_used_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = write(dir.path(), "z.npy", &noise(16, 2));
+    let grid = scoreflow_noise_schedules::SigmaGrid::condot_uniform(6, 0.002, 80.0).unwrap();
+    let file = dir.path().join("grid.json");
+    std::fs::write(&file, serde_json::to_string(&grid).unwrap()).unwrap();
+    let (a, b) = (dir.path().join("a.npy"), dir.path().join("b.npy"));
+    let o = sample_heun(&z, &a, &["--grid", "condot"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "heun",
+        "--grid",
+        s(&file),
+        "--noise",
+        s(&z),
+        "--out",
+        s(&b),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["steps"], 6);
+    assert_eq!(
+        read_npy::<_, Array2<f64>>(&a).unwrap(),
+        read_npy::<_, Array2<f64>>(&b).unwrap()
+    );
+}
+
+/// Grid files that are not strictly decreasing, hold NaN or a negative σ, are not JSON, or do not
+/// match `--steps` or the sampler fail with one line and write nothing.
+#[test]
+fn bad_grid_files_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = write(dir.path(), "z.npy", &noise(4, 2));
+    let out = dir.path().join("x.npy");
+    let grid = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let good = grid("good.json", "[80.0, 10.0, 1.0, 0.1, 0.0]");
+    let cases = [
+        (
+            "increasing",
+            grid("up.json", "[80.0, 10.0, 20.0, 0.0]"),
+            "heun",
+            None,
+        ),
+        (
+            "repeated",
+            grid("rep.json", "[80.0, 10.0, 10.0, 0.0]"),
+            "heun",
+            None,
+        ),
+        (
+            "NaN",
+            grid("nan.json", "[80.0, NaN, 1.0, 0.0]"),
+            "heun",
+            None,
+        ),
+        (
+            "null",
+            grid("null.json", "[80.0, null, 1.0, 0.0]"),
+            "heun",
+            None,
+        ),
+        (
+            "negative",
+            grid("neg.json", "[80.0, 1.0, -1.0]"),
+            "heun",
+            None,
+        ),
+        (
+            "zero inside",
+            grid("zero.json", "[80.0, 0.0, 1.0]"),
+            "heun",
+            None,
+        ),
+        ("one value", grid("one.json", "[80.0]"), "heun", None),
+        ("not json", grid("bad.json", "80 10 0"), "heun", None),
+        ("steps mismatch", good.clone(), "heun", Some("6")),
+        ("flow sampler", good.clone(), "fm-euler", None),
+        ("missing file", dir.path().join("absent.json"), "heun", None),
+    ];
+    for (what, path, sampler, steps) in cases {
+        let mut args = vec![
+            "sample-analytic",
+            "--target",
+            "ring8",
+            "--sampler",
+            sampler,
+            "--grid",
+            s(&path),
+            "--noise",
+            s(&z),
+            "--out",
+            s(&out),
+        ];
+        if let Some(steps) = steps {
+            args.extend(["--steps", steps]);
+        }
+        let o = run(&args);
+        assert_one_line_error(&o, what);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("grid") || err.contains("steps"),
+            "{what}: {err}"
+        );
+    }
+    assert!(!out.exists(), "no output may be written on failure");
+}
+
+/// `--sampler help` lists every sampler with its order, without the command's other arguments;
+/// an unknown name lists every known one, flow samplers included.
+#[test]
+fn sampler_help_and_unknown_names() {
+    let o = run(&["sample-analytic", "--sampler", "help"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let help = String::from_utf8(o.stdout).unwrap();
+    for name in scoreflow_ode_sde_solvers::samplers::SAMPLER_NAMES
+        .iter()
+        .chain(scoreflow_flow_matching::sampling::FLOW_SAMPLER_NAMES)
+    {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name}"))),
+            "{name}"
+        );
+    }
+    assert!(help.contains("unipc-bh2 (= unipc"), "{help}");
+    let dir = tempfile::tempdir().unwrap();
+    let z = write(dir.path(), "z.npy", &noise(4, 2));
+    let out = dir.path().join("x.npy");
+    let o = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "dpmpp-9m",
+        "--steps",
+        "4",
+        "--noise",
+        s(&z),
+        "--out",
+        s(&out),
+    ]);
+    assert_one_line_error(&o, "unknown sampler");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("dpmpp-2m") && err.contains("fm-rk4") && err.contains("--sampler help"),
+        "{err}"
+    );
+}

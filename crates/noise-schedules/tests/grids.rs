@@ -244,3 +244,26 @@ fn grids_serialise_as_arrays_and_revalidate() {
     assert_eq!(back, t);
     assert!(serde_json::from_str::<TimeGrid>("[0.0, 0.0]").is_err());
 }
+
+/// Uniform in CondOT time t = 1/(1 + σ): equal steps in t, exact ends, a final 0.
+#[test]
+fn condot_uniform_grid_is_uniform_in_condot_time() {
+    let n = 10;
+    let grid = SigmaGrid::condot_uniform(n, 0.002, 80.0).unwrap();
+    let s = grid.as_slice();
+    assert_eq!(s.len(), n + 1);
+    assert_eq!((s[0], s[n - 1], s[n]), (80.0, 0.002, 0.0));
+    let t: Vec<f64> = s[..n].iter().map(|sigma| 1.0 / (1.0 + sigma)).collect();
+    let dt = (t[n - 1] - t[0]) / (n - 1) as f64;
+    for w in t.windows(2) {
+        assert!(((w[1] - w[0]) - dt).abs() < 1e-14, "{t:?}");
+    }
+    assert_eq!(
+        SigmaGrid::condot_uniform(1, 0.002, 80.0)
+            .unwrap()
+            .as_slice(),
+        &[80.0, 0.0]
+    );
+    assert!(SigmaGrid::condot_uniform(0, 0.002, 80.0).is_err());
+    assert!(SigmaGrid::condot_uniform(4, 80.0, 0.002).is_err());
+}

@@ -59,14 +59,14 @@ fn dpm2_is_second_order() {
 
 #[test]
 fn dpmpp_2m_is_second_order() {
-    assert_order(&DpmPP2M, &[64, 91, 128, 181, 256]);
+    assert_order(&DpmPP2M::default(), &[64, 91, 128, 181, 256]);
 }
 
 /// Third order inside, but the Euler first step caps it at 2; the O(h³) interior error is
 /// comparable below ~100 steps, so the asymptotic range starts higher.
 #[test]
 fn dpmpp_3m_is_second_order_because_of_its_first_step() {
-    assert_order(&DpmPP3M, &[256, 362, 512, 724, 1024]);
+    assert_order(&DpmPP3M::default(), &[256, 362, 512, 724, 1024]);
 }
 
 #[test]
@@ -249,8 +249,8 @@ fn first_order_warm_up_is_euler() {
     let x0 = start(20.0);
     let euler = run(&Euler::default(), x0.clone(), &grid);
     let mut samplers: Vec<Box<dyn Sampler<Array2<f64>>>> = vec![
-        Box::new(DpmPP2M),
-        Box::new(DpmPP3M),
+        Box::new(DpmPP2M::default()),
+        Box::new(DpmPP3M::default()),
         Box::new(DpmSolver { order: 1 }),
     ];
     for variant in VARIANTS {
@@ -315,8 +315,8 @@ fn constant_denoiser_is_integrated_exactly() {
 fn deterministic_samplers() -> Vec<Box<dyn Sampler<Array2<f64>>>> {
     let mut v: Vec<Box<dyn Sampler<Array2<f64>>>> = vec![
         Box::new(Dpm2::default()),
-        Box::new(DpmPP2M),
-        Box::new(DpmPP3M),
+        Box::new(DpmPP2M::default()),
+        Box::new(DpmPP3M::default()),
         Box::new(Rk45 {
             rtol: 1e-8,
             atol: 1e-8,
@@ -386,8 +386,8 @@ fn denoiser_calls_per_step() {
         );
     }
     assert_eq!(count(&Dpm2::default()), 2 * (n - 1) + 1);
-    assert_eq!(count(&DpmPP2M), n);
-    assert_eq!(count(&DpmPP3M), n);
+    assert_eq!(count(&DpmPP2M::default()), n);
+    assert_eq!(count(&DpmPP3M::default()), n);
     assert_eq!(count(&Lms::default()), n);
     for variant in VARIANTS {
         assert_eq!(count(&UniPc { variant, order: 3 }), n);

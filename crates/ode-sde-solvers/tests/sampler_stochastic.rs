@@ -769,7 +769,6 @@ fn invalid_options_are_rejected() {
 fn registry_builds_the_stochastic_samplers() {
     let names = [
         "euler-ancestral",
-        "ddim",
         "ddpm",
         "dpmpp-2s-ancestral",
         "dpmpp-sde",
@@ -784,17 +783,28 @@ fn registry_builds_the_stochastic_samplers() {
         assert_eq!(sampler.name(), name);
         assert!(sampler.is_stochastic(), "{name}");
     }
-    // ddim reads η: 0 makes it deterministic.
-    let det = SamplerOptions {
-        eta: 0.0,
-        ..SamplerOptions::default()
-    };
-    let ddim = by_name::<A2>("ddim", &det).unwrap();
+    // ddim is deterministic (η = 0, diffusers' default) unless η is given; the other samplers
+    // keep their η = 1 default.
+    let ddim = by_name::<A2>("ddim", &options).unwrap();
     assert_eq!(ddim.order(), Some(1.0));
     let grid = karras(8);
     let a = run(ddim.as_ref(), start(20.0), &grid, None).unwrap();
     let b = run(&Euler::default(), start(20.0), &grid, None).unwrap();
     assert!(rel_diff(&a, &b) <= 1e-12);
+    let stochastic = SamplerOptions {
+        eta: Some(1.0),
+        ..SamplerOptions::default()
+    };
+    assert!(by_name::<A2>("ddim", &stochastic).unwrap().is_stochastic());
+    let det = SamplerOptions {
+        eta: Some(0.0),
+        ..SamplerOptions::default()
+    };
+    assert_eq!(
+        by_name::<A2>("euler-ancestral", &det).unwrap().order(),
+        Some(1.0),
+        "η reaches the ancestral samplers"
+    );
     // pc reads snr and corrector_steps.
     let pc_opts = SamplerOptions {
         snr: 0.3,

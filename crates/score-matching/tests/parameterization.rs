@@ -234,7 +234,7 @@ fn adapters_return_errors() {
         network: network2,
         sigma_data: 0.5,
     };
-    let err = DpmPP2M
+    let err = DpmPP2M::default()
         .sample(&d, batch, &grid, &mut SampleContext::default())
         .unwrap_err();
     assert!(
@@ -262,7 +262,7 @@ fn mixture_denoiser_rejects_the_wrong_column_count() {
     assert!(model.trace_jacobian(&good, 0.5).unwrap().is_some());
     // A sampler and the likelihood return it.
     let grid = SigmaGrid::karras(4, 0.01, 20.0, 7.0).unwrap();
-    let err = DpmPP2M
+    let err = DpmPP2M::default()
         .sample(&model, bad.clone(), &grid, &mut SampleContext::default())
         .unwrap_err();
     assert!(matches!(err, SolveError::Model(_)), "{err:?}");

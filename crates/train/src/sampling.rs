@@ -153,7 +153,9 @@ pub fn standard_normals(seed: u64, n: usize, numel: usize) -> Vec<f64> {
 
 /// Whether k-diffusion draws this sampler's noise from a Brownian tree by default.
 fn uses_brownian_tree(name: &str) -> bool {
-    matches!(name, "dpmpp-sde" | "dpmpp-2m-sde" | "dpmpp-3m-sde")
+    scoreflow_ode_sde_solvers::samplers::find(name).is_some_and(|info| {
+        info.noise == scoreflow_ode_sde_solvers::samplers::NoiseSource::BrownianTree
+    })
 }
 
 /// Samples from the network: σ-space samplers start at σ̃_max·z on the grid and return x̂₀;

@@ -31,7 +31,9 @@ use scoreflow_score_matching::analytic::GaussianMixture;
 use scoreflow_train::metrics::SlicedW2;
 
 use super::sample_analytic::check_sigmas;
-use crate::analytic::{RunSpec, denoiser, run as run_sampler, velocity};
+use crate::analytic::{
+    GridChoice, RunSpec, adopt_grid_file, denoiser, run as run_sampler, velocity,
+};
 use crate::error::CliError;
 use crate::plot::{LogLogChart, Series, write_log_log};
 
@@ -51,9 +53,14 @@ pub struct Args {
     /// A mixture JSON file ({"weights", "means", "covs"}) or a built-in name (ring8, grid25, gauss16d).
     #[arg(long)]
     target: String,
-    /// Comma-separated step counts of the grid.
-    #[arg(long, default_value = "4,8,16,32,64")]
-    steps: String,
+    /// Comma-separated step counts of the grid [default: 4,8,16,32,64; a grid file's own steps].
+    #[arg(long)]
+    steps: Option<String>,
+    /// σ grid of σ-space samplers: karras, logsnr, condot or a .json file of σ values (used
+    /// exactly as given; its first value replaces --sigma-max, its last positive one
+    /// --sigma-min).
+    #[arg(long, default_value = "karras")]
+    grid: String,
     /// Number of samples (noise draws) per run.
     #[arg(long, default_value_t = 1000)]
     samples: usize,
@@ -69,9 +76,9 @@ pub struct Args {
     /// ρ of the Karras grid.
     #[arg(long, default_value_t = 7.0)]
     rho: f64,
-    /// η of ancestral / SDE samplers and DDIM.
-    #[arg(long, default_value_t = 1.0)]
-    eta: f64,
+    /// η of ancestral / SDE samplers and DDIM (default: 1 for ancestral / SDE samplers, 0 for DDIM).
+    #[arg(long)]
+    eta: Option<f64>,
     /// Comma-separated samplers to run (default: every σ-grid sampler and every fm-* sampler).
     #[arg(long)]
     samplers: Option<String>,
@@ -319,17 +326,31 @@ fn table_line(row: &Row) -> String {
 pub fn run(args: &Args) -> Result<(), CliError> {
     let started = Instant::now();
     check_sigmas(args.sigma_min, args.sigma_max, args.rho)?;
-    let steps = parse_steps(&args.steps)?;
+    let grid = GridChoice::parse(&args.grid)?;
+    let steps = match (&args.steps, &grid) {
+        (Some(list), _) => parse_steps(list)?,
+        (None, GridChoice::File(g)) => vec![g.len() - 1],
+        (None, _) => parse_steps("4,8,16,32,64")?,
+    };
+    // A grid file fixes σ_max and σ_min (checked against --steps per row by adopt_grid_file).
+    let (sigma_max, sigma_min) = match &grid {
+        GridChoice::File(g) => {
+            let s = g.as_slice();
+            let last = s.iter().rev().copied().find(|&v| v > 0.0).unwrap_or(s[0]);
+            (s[0], last)
+        }
+        _ => (args.sigma_max, args.sigma_min),
+    };
     if args.samples == 0 {
         return Err(CliError::Argument {
             name: "samples",
             message: "must be at least 1".into(),
         });
     }
-    if !(args.eta.is_finite() && args.eta >= 0.0) {
+    if let Some(eta) = args.eta.filter(|eta| !(eta.is_finite() && *eta >= 0.0)) {
         return Err(CliError::Argument {
             name: "eta",
-            message: format!("{} must be finite and >= 0", args.eta),
+            message: format!("{eta} must be finite and >= 0"),
         });
     }
     let options = SamplerOptions {
@@ -367,12 +388,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     // One reference per family, shared by every sampler and step count of that family.
     let needs = |f: Family| samplers.iter().any(|e| e.family == f && !e.stochastic);
     let sigma_ref = if needs(Family::Sigma) {
-        Some(sigma_reference(
-            &target,
-            &z,
-            args.sigma_max,
-            args.sigma_min,
-        )?)
+        Some(sigma_reference(&target, &z, sigma_max, sigma_min)?)
     } else {
         None
     };
@@ -383,8 +399,14 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
 
     println!(
-        "bench-analytic: target {target_name} (d = {dim}), n = {n}, seed {}, Karras grid σ ∈ [{}, {}], ρ = {}, η = {}",
-        args.seed, args.sigma_min, args.sigma_max, args.rho, args.eta
+        "bench-analytic: target {target_name} (d = {dim}), n = {n}, seed {}, {} grid σ ∈ [{}, {}], ρ = {}, η = {}",
+        args.seed,
+        args.grid,
+        sigma_min,
+        sigma_max,
+        args.rho,
+        args.eta
+            .map_or("default".to_string(), |eta| eta.to_string())
     );
     let reference_note = |r: &Option<Reference>, what: &str| {
         r.as_ref().map_or(String::new(), |r| {
@@ -409,18 +431,21 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             Family::Flow => flow_ref.as_ref(),
         };
         for &s in &steps {
-            let spec = RunSpec {
+            let mut spec = RunSpec {
                 sampler: entry.name.clone(),
                 steps: s,
-                sigma_max: args.sigma_max,
-                sigma_min: args.sigma_min,
+                sigma_max,
+                sigma_min,
                 rho: args.rho,
+                grid: grid.clone(),
                 seed: args.seed.wrapping_add(1),
                 options: options.clone(),
             };
             // A sampler that fails (its options, or the model's error) costs its row, not the
             // benchmark.
-            let result = run_sampler(&target, &z, &spec).map_err(|e| e.to_string());
+            let result = adopt_grid_file(&mut spec, Some(s))
+                .and_then(|()| run_sampler(&target, &z, &spec))
+                .map_err(|e| e.to_string());
             let outcome = result.and_then(|r| {
                 if r.x.iter().any(|v| !v.is_finite()) {
                     return Err("non-finite samples".to_string());
@@ -481,9 +506,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         "dim": dim,
         "samples": n,
         "seed": args.seed,
-        "sigma_max": args.sigma_max,
-        "sigma_min": args.sigma_min,
+        "sigma_max": sigma_max,
+        "sigma_min": sigma_min,
         "rho": args.rho,
+        "grid": args.grid,
         "eta": args.eta,
         "error_metric": "RMS over samples of the per-sample Euclidean distance to the exact ODE solution from the same noise; null for stochastic samplers",
         "reference_tolerance": REFERENCE_TOL,

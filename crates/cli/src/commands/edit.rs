@@ -83,9 +83,9 @@ pub struct Args {
     /// ρ of the Karras grid.
     #[arg(long, default_value_t = 7.0)]
     rho: f64,
-    /// η of stochastic samplers.
-    #[arg(long, default_value_t = 1.0)]
-    eta: f64,
+    /// η of stochastic samplers (default: 1 for ancestral / SDE samplers, 0 for DDIM).
+    #[arg(long)]
+    eta: Option<f64>,
     /// Class of every input (class-conditional checkpoints).
     #[arg(long)]
     class: Option<u32>,

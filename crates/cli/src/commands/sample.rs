@@ -53,9 +53,9 @@ pub struct Args {
     /// Use the trained weights instead of their EMA.
     #[arg(long)]
     raw_weights: bool,
-    /// η of ancestral / SDE samplers and DDIM.
-    #[arg(long, default_value_t = 1.0)]
-    eta: f64,
+    /// η of ancestral / SDE samplers and DDIM (default: 1 for ancestral / SDE samplers, 0 for DDIM).
+    #[arg(long)]
+    eta: Option<f64>,
     /// Relative tolerance of adaptive samplers.
     #[arg(long, default_value_t = 1e-5)]
     rtol: f64,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use scoreflow_ode_sde_solvers::samplers::SamplerOptions;
 use scoreflow_score_matching::analytic::GaussianMixture;
 
-use crate::analytic::{RunSpec, run as run_sampler};
+use crate::analytic::{GridChoice, RunSpec, adopt_grid_file, run as run_sampler};
 use crate::error::CliError;
 use crate::npy::{read_matrix, write_matrix};
 
@@ -19,9 +19,13 @@ pub struct Args {
     /// The sampler (see `--sampler help`).
     #[arg(long)]
     sampler: String,
-    /// Number of steps of the grid.
+    /// Number of steps of the grid (required unless `--grid` is a file, whose length fixes it).
     #[arg(long)]
-    steps: usize,
+    steps: Option<usize>,
+    /// σ grid: karras, logsnr (uniform in log σ), condot (uniform in t = 1/(1 + σ)) or a .json
+    /// file holding a decreasing array of σ values, used exactly as given.
+    #[arg(long, default_value = "karras")]
+    grid: String,
     /// Largest σ of the Karras grid.
     #[arg(long, default_value_t = 80.0)]
     sigma_max: f64,
@@ -37,9 +41,9 @@ pub struct Args {
     /// Seed of stochastic samplers' per-sample noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// η of ancestral / SDE samplers and DDIM.
-    #[arg(long, default_value_t = 1.0)]
-    eta: f64,
+    /// η of ancestral / SDE samplers and DDIM (default: 1 for ancestral / SDE samplers, 0 for DDIM).
+    #[arg(long)]
+    eta: Option<f64>,
     /// Relative tolerance of adaptive samplers (rk45, fm-dopri5).
     #[arg(long, default_value_t = 1e-5)]
     rtol: f64,
@@ -77,12 +81,23 @@ pub fn check_sigmas(sigma_min: f64, sigma_max: f64, rho: f64) -> Result<(), CliE
 /// Runs the command.
 pub fn run(args: &Args) -> Result<(), CliError> {
     check_sigmas(args.sigma_min, args.sigma_max, args.rho)?;
-    if args.steps == 0 {
-        return Err(CliError::Argument {
-            name: "steps",
-            message: "must be at least 1".into(),
-        });
-    }
+    let grid = GridChoice::parse(&args.grid)?;
+    let steps = match (args.steps, &grid) {
+        (Some(0), _) => {
+            return Err(CliError::Argument {
+                name: "steps",
+                message: "must be at least 1".into(),
+            });
+        }
+        (Some(steps), _) => steps,
+        (None, GridChoice::File(g)) => g.len() - 1,
+        (None, _) => {
+            return Err(CliError::Argument {
+                name: "steps",
+                message: "is required unless --grid is a grid file".into(),
+            });
+        }
+    };
     let target = GaussianMixture::load(&args.target)?;
     let z = read_matrix(&args.noise, target.dim())?;
     let options = SamplerOptions {
@@ -91,15 +106,17 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         atol: args.atol,
         ..SamplerOptions::default()
     };
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         sampler: args.sampler.clone(),
-        steps: args.steps,
+        steps,
         sigma_max: args.sigma_max,
         sigma_min: args.sigma_min,
         rho: args.rho,
+        grid,
         seed: args.seed,
         options,
     };
+    adopt_grid_file(&mut spec, args.steps)?;
     let result = run_sampler(&target, &z, &spec)?;
     if result.x.iter().any(|v| !v.is_finite()) {
         return Err(CliError::Argument {
@@ -112,7 +129,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         "{}",
         serde_json::json!({
             "sampler": args.sampler,
-            "steps": args.steps,
+            "steps": spec.steps,
             "nfe": result.nfe,
             "seconds": result.seconds,
             "n": z.nrows(),

@@ -91,6 +91,25 @@ impl SigmaGrid {
         Self::new(sigmas)
     }
 
+    /// Uniform in CondOT time: t_i = linspace(1/(1 + σ_max), 1/(1 + σ_min), n) and
+    /// σ_i = (1 − t_i)/t_i, then a final 0. The CondOT path x_t = t·x₁ + (1 − t)·x₀ (Lipman et
+    /// al. 2023) is the α = 1 process at σ = (1 − t)/t after scaling by 1/t, so this is the
+    /// uniform-t grid of flow-matching samplers mapped to σ; it spends fewer steps at large σ
+    /// than Karras' ρ = 7 grid (where the trajectory is nearly straight) and fewer at tiny σ.
+    /// n + 1 values, endpoints exact; n = 1 gives [σ_max, 0].
+    ///
+    /// # Errors
+    /// As [`SigmaGrid::karras`], without ρ.
+    pub fn condot_uniform(n: usize, sigma_min: f64, sigma_max: f64) -> Result<Self, ScheduleError> {
+        check_range(n, sigma_min, sigma_max)?;
+        let mut sigmas: Vec<f64> = linspace(1.0 / (1.0 + sigma_max), 1.0 / (1.0 + sigma_min), n)
+            .into_iter()
+            .map(|t| (1.0 - t) / t)
+            .collect();
+        pin_ends_and_append_zero(&mut sigmas, sigma_min, sigma_max);
+        Self::new(sigmas)
+    }
+
     /// σ_i = σ(t_i)/α(t_i) = e^{−λ(t_i)} (Karras et al. 2022, eq. (4)) for the given times,
     /// i.e. the noise levels of the equivalent α = 1 process. The times must run from noise
     /// to data so that σ decreases (t decreasing for diffusion, increasing for flow paths).

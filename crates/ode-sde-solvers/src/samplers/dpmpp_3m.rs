@@ -2,7 +2,7 @@
 
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler};
+use super::{SampleContext, Sampler, final_order_cap};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -19,10 +19,28 @@ use crate::state::State;
 /// history there is: the first step is first order (no φ terms; the DDIM / Euler step), the second
 /// adds only φ₂·(Dᵢ − Dᵢ₋₁)/r₀. The step to σ = 0 returns Dᵢ. One denoiser call per step.
 ///
+/// With `lower_order_final` (diffusers' default; k-diffusion has no such option) a grid of fewer
+/// than [`LOWER_ORDER_FINAL_BELOW`](super::LOWER_ORDER_FINAL_BELOW) steps takes its last step at
+/// first order and the one before at second order ([`final_order_cap`]), as diffusers'
+/// `DPMSolverMultistepScheduler(solver_order=3)` does; from 15 steps on the option changes
+/// nothing and the sampler is k-diffusion's.
+///
 /// Global order 2: the interior steps are third order, but the first step is first order and its
 /// O(h²) local error is never recovered (the second step's O(h³) error would allow order 3).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DpmPP3M;
+#[derive(Clone, Copy, Debug)]
+pub struct DpmPP3M {
+    /// diffusers' `lower_order_final` (default `true`): orders 2 then 1 for the last two steps
+    /// below 15 steps.
+    pub lower_order_final: bool,
+}
+
+impl Default for DpmPP3M {
+    fn default() -> Self {
+        Self {
+            lower_order_final: true,
+        }
+    }
+}
 
 impl<S: State> Sampler<S> for DpmPP3M {
     fn name(&self) -> &'static str {
@@ -44,7 +62,8 @@ impl<S: State> Sampler<S> for DpmPP3M {
         // (Dᵢ₋₁, h₁) and (Dᵢ₋₂, h₂).
         let mut hist1: Option<(S, f64)> = None;
         let mut hist2: Option<(S, f64)> = None;
-        for i in 0..s.len() - 1 {
+        let steps = s.len() - 1;
+        for i in 0..steps {
             let denoised = ctx.denoise(model, &x, i, s[i])?;
             if s[i + 1] == 0.0 {
                 x = denoised;
@@ -54,8 +73,9 @@ impl<S: State> Sampler<S> for DpmPP3M {
             let decay = (-h).exp();
             let a = -(-h).exp_m1();
             let phi_2 = (-h).exp_m1() / h + 1.0;
+            let cap = final_order_cap(i, steps, self.lower_order_final);
             x = match (&hist1, &hist2) {
-                (Some((d_1, h_1)), Some((d_2, h_2))) => {
+                (Some((d_1, h_1)), Some((d_2, h_2))) if cap >= 3 => {
                     let phi_3 = phi_2 / h - 0.5;
                     let (r0, r1) = (h_1 / h, h_2 / h);
                     // φ₂·d₁ − φ₃·d₂ = A·δ₀ + B·δ₁.
@@ -70,7 +90,7 @@ impl<S: State> Sampler<S> for DpmPP3M {
                         ],
                     )
                 }
-                (Some((d_1, h_1)), None) => {
+                (Some((d_1, h_1)), _) if cap >= 2 => {
                     let r = h_1 / h;
                     x.lincomb(decay, &[(a + phi_2 / r, &denoised), (-phi_2 / r, d_1)])
                 }

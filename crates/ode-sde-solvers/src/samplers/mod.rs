@@ -52,7 +52,9 @@ pub use heun::Heun;
 pub use lms::Lms;
 pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};
 pub use pc::{Pc, PcPredictor};
-pub use registry::{SAMPLER_NAMES, SamplerOptions, by_name};
+pub use registry::{
+    NoiseSource, SAMPLER_NAMES, SAMPLERS, SamplerInfo, SamplerOptions, by_name, find,
+};
 pub use rk45::Rk45;
 pub use unipc::{UniPc, UniPcVariant};
 
@@ -178,6 +180,27 @@ pub trait Sampler<S: State> {
         sigmas: &SigmaGrid,
         ctx: &mut SampleContext<'_, S>,
     ) -> Result<S, SolveError>;
+}
+
+/// diffusers' threshold for `lower_order_final`: grids of fewer steps than this drop the order of
+/// their last two steps (see [`final_order_cap`]).
+pub const LOWER_ORDER_FINAL_BELOW: usize = 15;
+
+/// The highest order step `i` of a `steps`-step grid may use under diffusers' `lower_order_final`
+/// (`DPMSolverMultistepScheduler`, `lower_order_final=True`): with fewer than
+/// [`LOWER_ORDER_FINAL_BELOW`] steps, the last step is first order and the one before it at most
+/// second order, which diffusers found to stabilise sampling at ≤ 10 steps (Lu et al. 2022b, §5);
+/// otherwise (or when disabled) no cap.
+pub fn final_order_cap(i: usize, steps: usize, enabled: bool) -> usize {
+    if !enabled || steps >= LOWER_ORDER_FINAL_BELOW {
+        usize::MAX
+    } else if i + 1 == steps {
+        1
+    } else if i + 2 == steps {
+        2
+    } else {
+        usize::MAX
+    }
 }
 
 /// The Karras ODE derivative d = (x − D)/σ (k-diffusion's `to_d`).
