@@ -20,8 +20,7 @@ const CHART_WIDTH: u32 = 1000;
 const FONT: &str = "sans-serif";
 
 /// Tableau 10: distinguishable colours on white, unlike an evenly spaced hue wheel whose
-/// yellows vanish. Markers cycle with a different period, so colour and marker together keep
-/// up to 20 series apart.
+/// yellows vanish. Colour and marker together keep up to 40 series apart ([`marker_of`]).
 const COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -218,9 +217,10 @@ fn draw(path: &Path, c: &LogLogChart<'_>) -> Result<(), String> {
     root.present().map_err(text)
 }
 
-/// Marker shapes cycle with period 4 against 10 colours, so series i and i + 10 differ.
+/// Series 0–9 take circles, 10–19 triangles, 20–29 squares, 30–39 crosses, each block through
+/// the 10 colours: (colour, marker) stays distinct for 40 series.
 fn marker_of(i: usize) -> u8 {
-    (i % 4) as u8
+    ((i / COLOURS.len()) % 4) as u8
 }
 
 /// Draws one data-point marker (circle, triangle, square or cross) at `at` in `area`'s

@@ -62,6 +62,7 @@ fn small_benchmark_writes_table_csv_json_and_plots() {
 
     for file in [
         "error_vs_nfe.png",
+        "flow_error_vs_nfe.png",
         "sw2_vs_nfe.png",
         "bench.csv",
         "bench.json",

@@ -475,17 +475,27 @@ pub fn run(args: &Args) -> Result<(), CliError> {
 
     let dir = &args.out_dir;
     write_file(&dir.join("bench.csv"), &to_csv(&rows))?;
-    let mut plots = vec!["error_vs_nfe.png"];
-    write_log_log(
-        &dir.join("error_vs_nfe.png"),
-        &LogLogChart {
-            title: &format!("Endpoint error vs NFE: {target_name} (n = {n})"),
-            x_label: "NFE (model evaluations)",
-            y_label: "RMS endpoint error vs exact ODE solution",
-            series: &series(&rows, false, |m| m.error),
-            reference: None,
-        },
-    )?;
+    // σ-space and flow samplers solve different ODEs (different references): one panel each.
+    let mut plots = Vec::new();
+    for (family, file, what) in [
+        (Family::Sigma, "error_vs_nfe.png", "σ-space samplers"),
+        (Family::Flow, "flow_error_vs_nfe.png", "flow samplers"),
+    ] {
+        if !samplers.iter().any(|e| e.family == family && !e.stochastic) {
+            continue;
+        }
+        plots.push(file);
+        write_log_log(
+            &dir.join(file),
+            &LogLogChart {
+                title: &format!("Endpoint error vs NFE, {what}: {target_name} (n = {n})"),
+                x_label: "NFE (model evaluations)",
+                y_label: "RMS endpoint error vs exact ODE solution",
+                series: &series(&rows, Some(family), false, |m| m.error),
+                reference: None,
+            },
+        )?;
+    }
     if samplers.iter().any(|e| e.stochastic) {
         plots.push("sw2_vs_nfe.png");
         write_log_log(
@@ -496,7 +506,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 ),
                 x_label: "NFE (model evaluations)",
                 y_label: "sliced W₂ to exact samples",
-                series: &series(&rows, true, |m| Some(m.sw2)),
+                series: &series(&rows, None, true, |m| Some(m.sw2)),
                 reference: Some((noise_floor, "noise floor (exact vs exact)")),
             },
         )?;
@@ -548,10 +558,17 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// One line per sampler of the given stochasticity: (NFE, value) over its step counts.
-fn series(rows: &[Row], stochastic: bool, value: impl Fn(&Measured) -> Option<f64>) -> Vec<Series> {
+/// One line per sampler of the given family (any when `None`) and stochasticity: (NFE, value)
+/// over its step counts.
+fn series(
+    rows: &[Row],
+    family: Option<Family>,
+    stochastic: bool,
+    value: impl Fn(&Measured) -> Option<f64>,
+) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
-    for row in rows.iter().filter(|r| r.stochastic == stochastic) {
+    let wanted = |r: &&Row| r.stochastic == stochastic && family.is_none_or(|f| r.family == f);
+    for row in rows.iter().filter(wanted) {
         let Ok(m) = &row.outcome else { continue };
         let Some(v) = value(m) else { continue };
         let point = (m.nfe as f64, v);
