@@ -12,9 +12,11 @@ pub struct SamplerOptions {
     pub eta: f64,
     /// Churn for `euler`, `heun`, `dpm2`.
     pub churn: Churn,
-    /// Relative tolerance of adaptive samplers (`rk45`).
+    /// Relative tolerance of `rk45`. (`dpm-adaptive` keeps k-diffusion's rtol = 0.05, atol =
+    /// 0.0078, which suit its error norm; set [`DpmAdaptive`](super::DpmAdaptive)'s fields
+    /// directly for others.)
     pub rtol: f64,
-    /// Absolute tolerance of adaptive samplers (`rk45`).
+    /// Absolute tolerance of `rk45`.
     pub atol: f64,
     /// Langevin signal-to-noise ratio r of `pc` (score_sde's `snr`).
     pub snr: f64,
@@ -50,6 +52,14 @@ pub const SAMPLER_NAMES: &[&str] = &[
     "unipc-bh1",
     "unipc-bh2",
     "rk45",
+    "ipndm",
+    "ipndm-2",
+    "ipndm-3",
+    "ipndm-afs",
+    "deis",
+    "deis-2",
+    "deis-3",
+    "dpm-adaptive",
     // -- stochastic samplers (helper B) --
     "euler-ancestral",
     "ddim",
@@ -111,6 +121,26 @@ pub fn by_name<S: State + 'static>(
             rtol: options.rtol,
             atol: options.atol,
         }),
+        "ipndm" => Box::new(super::Ipndm {
+            order: 4,
+            afs: false,
+        }),
+        "ipndm-2" => Box::new(super::Ipndm {
+            order: 2,
+            afs: false,
+        }),
+        "ipndm-3" => Box::new(super::Ipndm {
+            order: 3,
+            afs: false,
+        }),
+        "ipndm-afs" => Box::new(super::Ipndm {
+            order: 4,
+            afs: true,
+        }),
+        "deis" | "deis-3" => Box::new(super::Deis { order: 3 }),
+        "deis-2" => Box::new(super::Deis { order: 2 }),
+        // k-diffusion's tolerances, not `options.rtol`/`atol` (see `DpmAdaptive`).
+        "dpm-adaptive" => Box::new(super::DpmAdaptive::default()),
         // -- stochastic samplers (helper B) --
         "euler-ancestral" => Box::new(super::EulerAncestral {
             eta: options.eta,
