@@ -138,7 +138,9 @@ fn every_sampler_returns_the_models_error() {
         let counting = CountingDenoiser::new(&denoise);
         run_sampler(name, &counting).unwrap_or_else(|e| panic!("{name}: {e}"));
         let total = counting.count();
-        assert!(total >= 8, "{name}: {total} calls");
+        // One call per grid step at least, except that the analytic first step saves one.
+        let least = if name.ends_with("-afs") { 7 } else { 8 };
+        assert!(total >= least, "{name}: {total} calls");
         let mut ks = vec![1, 2, total / 2, total];
         ks.dedup();
         for k in ks {

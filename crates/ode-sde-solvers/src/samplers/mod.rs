@@ -14,11 +14,15 @@
 //! Theoretical orders below are global orders of the deterministic samplers on smooth problems
 //! *including* their warm-up steps: a multistep method whose first step is Euler has global
 //! order ≤ 2 whatever its interior order, because that one step's O(h²) local error is never
-//! recovered.
+//! recovered. A first step without a model call ([`Ipndm`]'s analytic first step) leaves an O(h)
+//! error behind: order 1.
 
+mod arctan_pid;
 mod ddim;
 mod ddpm;
+mod deis;
 mod dpm2;
+mod dpm_adaptive;
 mod dpm_solver;
 mod dpmpp_2m;
 mod dpmpp_2m_sde;
@@ -29,6 +33,7 @@ mod dpmpp_sde;
 mod euler;
 mod euler_ancestral;
 mod heun;
+mod ipndm;
 mod lms;
 mod noise;
 mod pc;
@@ -38,6 +43,8 @@ mod unipc;
 
 pub use ddim::Ddim;
 pub use ddpm::Ddpm;
+pub use deis::Deis;
+pub use dpm_adaptive::DpmAdaptive;
 pub use dpm_solver::DpmSolver;
 pub use dpm2::Dpm2;
 pub use dpmpp_2m::DpmPP2M;
@@ -49,6 +56,7 @@ pub use dpmpp_sde::DpmPPSde;
 pub use euler::Euler;
 pub use euler_ancestral::EulerAncestral;
 pub use heun::Heun;
+pub use ipndm::Ipndm;
 pub use lms::Lms;
 pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};
 pub use pc::{Pc, PcPredictor};

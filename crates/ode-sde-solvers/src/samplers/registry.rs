@@ -7,9 +7,9 @@
 //! order is the built sampler's [`Sampler::order`].
 
 use super::{
-    Churn, Ddim, Ddpm, Dpm2, DpmPP2M, DpmPP2MSde, DpmPP2MSdeSolver, DpmPP2SAncestral, DpmPP3M,
-    DpmPP3MSde, DpmPPSde, DpmSolver, Euler, EulerAncestral, Heun, Lms, Pc, PcPredictor, Rk45,
-    Sampler, UniPc, UniPcVariant,
+    Churn, Ddim, Ddpm, Deis, Dpm2, DpmAdaptive, DpmPP2M, DpmPP2MSde, DpmPP2MSdeSolver,
+    DpmPP2SAncestral, DpmPP3M, DpmPP3MSde, DpmPPSde, DpmSolver, Euler, EulerAncestral, Heun, Ipndm,
+    Lms, Pc, PcPredictor, Rk45, Sampler, UniPc, UniPcVariant,
 };
 use crate::SolveError;
 use crate::state::State;
@@ -23,7 +23,9 @@ pub struct SamplerOptions {
     pub eta: Option<f64>,
     /// Churn for `euler`, `heun`, `dpm2`.
     pub churn: Churn,
-    /// Relative tolerance of adaptive samplers (`rk45`).
+    /// Relative tolerance of `rk45`. (`dpm-adaptive` keeps k-diffusion's rtol = 0.05, atol =
+    /// 0.0078, which suit its error norm; set [`DpmAdaptive`](super::DpmAdaptive)'s fields
+    /// to change them.)
     pub rtol: f64,
     /// Absolute tolerance of adaptive samplers (`rk45`).
     pub atol: f64,
@@ -78,6 +80,9 @@ enum Kind {
     DpmSolver(u8),
     UniPc(UniPcVariant, u8),
     Rk45,
+    Ipndm(usize, bool),
+    Deis(usize),
+    DpmAdaptive,
     EulerAncestral,
     Ddim,
     Ddpm,
@@ -124,6 +129,10 @@ impl SamplerInfo {
                 rtol: options.rtol,
                 atol: options.atol,
             }),
+            Kind::Ipndm(order, afs) => Box::new(Ipndm { order, afs }),
+            Kind::Deis(order) => Box::new(Deis { order }),
+            // k-diffusion's tolerances, not `options.rtol`/`atol` (see `DpmAdaptive`).
+            Kind::DpmAdaptive => Box::new(DpmAdaptive::default()),
             Kind::EulerAncestral => Box::new(EulerAncestral {
                 eta: options.eta_or(1.0),
                 s_noise: 1.0,
@@ -178,175 +187,39 @@ const fn row(
 use NoiseSource::{BrownianTree, Gaussian, None as Deterministic};
 
 /// Every σ-grid sampler, deterministic ones first.
+#[rustfmt::skip]
 pub const SAMPLERS: &[SamplerInfo] = &[
-    row(
-        "euler",
-        &[],
-        Kind::Euler,
-        Deterministic,
-        "Euler on the PF-ODE in σ (Karras et al. 2022, Alg. 2 without churn)",
-    ),
-    row(
-        "heun",
-        &[],
-        Kind::Heun,
-        Deterministic,
-        "Heun's second-order method in σ (Karras et al. 2022, Alg. 1/2)",
-    ),
-    row(
-        "dpm2",
-        &[],
-        Kind::Dpm2,
-        Deterministic,
-        "k-diffusion's DPM-2: midpoint in log σ (Karras et al. 2022, after Lu et al. 2022a)",
-    ),
-    row(
-        "lms",
-        &[],
-        Kind::Lms,
-        Deterministic,
-        "variable-step Adams–Bashforth order 4 in σ (k-diffusion sample_lms)",
-    ),
-    row(
-        "dpmpp-2m",
-        &[],
-        Kind::DpmPP2M,
-        Deterministic,
-        "DPM-Solver++(2M), data prediction, multistep in λ (Lu et al. 2022b)",
-    ),
-    row(
-        "dpmpp-3m",
-        &[],
-        Kind::DpmPP3M,
-        Deterministic,
-        "DPM-Solver++(3M) with diffusers' lower_order_final (Lu et al. 2022b)",
-    ),
-    row(
-        "dpm-solver-1",
-        &[],
-        Kind::DpmSolver(1),
-        Deterministic,
-        "DPM-Solver-1 = DDIM, noise prediction (Lu et al. 2022a)",
-    ),
-    row(
-        "dpm-solver-2",
-        &[],
-        Kind::DpmSolver(2),
-        Deterministic,
-        "DPM-Solver-2, single-step noise prediction (Lu et al. 2022a)",
-    ),
-    row(
-        "dpm-solver-3",
-        &["dpm-solver"],
-        Kind::DpmSolver(3),
-        Deterministic,
-        "DPM-Solver-3, single-step noise prediction (Lu et al. 2022a)",
-    ),
-    row(
-        "unipc-bh1-1",
-        &[],
-        Kind::UniPc(UniPcVariant::Bh1, 1),
-        Deterministic,
-        "UniPC B(h) = h, order 1 (Zhao et al. 2023)",
-    ),
-    row(
-        "unipc-bh1",
-        &["unipc-bh1-2"],
-        Kind::UniPc(UniPcVariant::Bh1, 2),
-        Deterministic,
-        "UniPC B(h) = h, order 2 (Zhao et al. 2023)",
-    ),
-    row(
-        "unipc-bh1-3",
-        &[],
-        Kind::UniPc(UniPcVariant::Bh1, 3),
-        Deterministic,
-        "UniPC B(h) = h, order 3 (Zhao et al. 2023)",
-    ),
-    row(
-        "unipc-bh2-1",
-        &[],
-        Kind::UniPc(UniPcVariant::Bh2, 1),
-        Deterministic,
-        "UniPC B(h) = expm1(h), order 1 (Zhao et al. 2023)",
-    ),
-    row(
-        "unipc-bh2",
-        &["unipc", "unipc-bh2-2"],
-        Kind::UniPc(UniPcVariant::Bh2, 2),
-        Deterministic,
-        "UniPC B(h) = expm1(h), order 2: diffusers' UniPCMultistepScheduler default (Zhao et al. 2023)",
-    ),
-    row(
-        "unipc-bh2-3",
-        &[],
-        Kind::UniPc(UniPcVariant::Bh2, 3),
-        Deterministic,
-        "UniPC B(h) = expm1(h), order 3 (Zhao et al. 2023)",
-    ),
-    row(
-        "rk45",
-        &[],
-        Kind::Rk45,
-        Deterministic,
-        "adaptive Dormand–Prince 5(4) in σ at --rtol/--atol",
-    ),
-    row(
-        "euler-ancestral",
-        &[],
-        Kind::EulerAncestral,
-        Gaussian,
-        "Euler with ancestral noise, η = 1 unless --eta (k-diffusion)",
-    ),
-    row(
-        "ddim",
-        &[],
-        Kind::Ddim,
-        Gaussian,
-        "DDIM (Song et al. 2021a): deterministic unless --eta > 0",
-    ),
-    row(
-        "ddpm",
-        &[],
-        Kind::Ddpm,
-        Gaussian,
-        "DDPM ancestral sampling on the σ grid (Ho et al. 2020)",
-    ),
-    row(
-        "dpmpp-2s-ancestral",
-        &[],
-        Kind::DpmPP2SAncestral,
-        Gaussian,
-        "DPM-Solver++(2S) with ancestral noise (k-diffusion)",
-    ),
-    row(
-        "dpmpp-sde",
-        &[],
-        Kind::DpmPPSde,
-        BrownianTree,
-        "DPM-Solver++ SDE, single-step, r = 1/2 (k-diffusion)",
-    ),
-    row(
-        "dpmpp-2m-sde",
-        &[],
-        Kind::DpmPP2MSde,
-        BrownianTree,
-        "DPM-Solver++(2M) SDE, midpoint (k-diffusion)",
-    ),
-    row(
-        "dpmpp-3m-sde",
-        &[],
-        Kind::DpmPP3MSde,
-        BrownianTree,
-        "DPM-Solver++(3M) SDE (k-diffusion)",
-    ),
-    row(
-        "pc",
-        &[],
-        Kind::Pc,
-        Gaussian,
-        "predictor–corrector: reverse diffusion + Langevin (Song et al. 2021b)",
-    ),
+    row("euler", &[], Kind::Euler, Deterministic, "Euler on the PF-ODE in σ (Karras et al. 2022, Alg. 2 without churn)"),
+    row("heun", &[], Kind::Heun, Deterministic, "Heun's second-order method in σ (Karras et al. 2022, Alg. 1/2)"),
+    row("dpm2", &[], Kind::Dpm2, Deterministic, "k-diffusion's DPM-2: midpoint in log σ (Karras et al. 2022, after Lu et al. 2022a)"),
+    row("lms", &[], Kind::Lms, Deterministic, "variable-step Adams–Bashforth order 4 in σ (k-diffusion sample_lms)"),
+    row("dpmpp-2m", &[], Kind::DpmPP2M, Deterministic, "DPM-Solver++(2M), data prediction, multistep in λ (Lu et al. 2022b)"),
+    row("dpmpp-3m", &[], Kind::DpmPP3M, Deterministic, "DPM-Solver++(3M) with diffusers' lower_order_final (Lu et al. 2022b)"),
+    row("dpm-solver-1", &[], Kind::DpmSolver(1), Deterministic, "DPM-Solver-1 = DDIM, noise prediction (Lu et al. 2022a)"),
+    row("dpm-solver-2", &[], Kind::DpmSolver(2), Deterministic, "DPM-Solver-2, single-step noise prediction (Lu et al. 2022a)"),
+    row("dpm-solver-3", &["dpm-solver"], Kind::DpmSolver(3), Deterministic, "DPM-Solver-3, single-step noise prediction (Lu et al. 2022a)"),
+    row("unipc-bh1-1", &[], Kind::UniPc(UniPcVariant::Bh1, 1), Deterministic, "UniPC B(h) = h, order 1 (Zhao et al. 2023)"),
+    row("unipc-bh1", &["unipc-bh1-2"], Kind::UniPc(UniPcVariant::Bh1, 2), Deterministic, "UniPC B(h) = h, order 2 (Zhao et al. 2023)"),
+    row("unipc-bh1-3", &[], Kind::UniPc(UniPcVariant::Bh1, 3), Deterministic, "UniPC B(h) = h, order 3 (Zhao et al. 2023)"),
+    row("unipc-bh2-1", &[], Kind::UniPc(UniPcVariant::Bh2, 1), Deterministic, "UniPC B(h) = expm1(h), order 1 (Zhao et al. 2023)"),
+    row("unipc-bh2", &["unipc", "unipc-bh2-2"], Kind::UniPc(UniPcVariant::Bh2, 2), Deterministic, "UniPC B(h) = expm1(h), order 2: diffusers' UniPCMultistepScheduler default (Zhao et al. 2023)"),
+    row("unipc-bh2-3", &[], Kind::UniPc(UniPcVariant::Bh2, 3), Deterministic, "UniPC B(h) = expm1(h), order 3 (Zhao et al. 2023)"),
+    row("rk45", &[], Kind::Rk45, Deterministic, "adaptive Dormand–Prince 5(4) in σ at --rtol/--atol"),
+    row("ipndm", &["ipndm-4"], Kind::Ipndm(4, false), Deterministic, "improved PNDM: fixed Adams–Bashforth 4 on dx/dσ with warm-up (Zhang & Chen 2023)"),
+    row("ipndm-2", &[], Kind::Ipndm(2, false), Deterministic, "improved PNDM, order 2 (Zhang & Chen 2023)"),
+    row("ipndm-3", &[], Kind::Ipndm(3, false), Deterministic, "improved PNDM, order 3 (Zhang & Chen 2023)"),
+    row("ipndm-afs", &[], Kind::Ipndm(4, true), Deterministic, "iPNDM with the analytic first step: no call at σ_max (Zhou et al. 2024)"),
+    row("deis", &["deis-3"], Kind::Deis(3), Deterministic, "DEIS tAB order 3: Lagrange nodes in VP time (Zhang & Chen 2023)"),
+    row("deis-2", &[], Kind::Deis(2), Deterministic, "DEIS tAB order 2 (Zhang & Chen 2023)"),
+    row("dpm-adaptive", &[], Kind::DpmAdaptive, Deterministic, "DPM-Solver-12/23 adaptive in λ with k-diffusion's PID controller (Lu et al. 2022a)"),
+    row("euler-ancestral", &[], Kind::EulerAncestral, Gaussian, "Euler with ancestral noise, η = 1 unless --eta (k-diffusion)"),
+    row("ddim", &[], Kind::Ddim, Gaussian, "DDIM (Song et al. 2021a): deterministic unless --eta > 0"),
+    row("ddpm", &[], Kind::Ddpm, Gaussian, "DDPM ancestral sampling on the σ grid (Ho et al. 2020)"),
+    row("dpmpp-2s-ancestral", &[], Kind::DpmPP2SAncestral, Gaussian, "DPM-Solver++(2S) with ancestral noise (k-diffusion)"),
+    row("dpmpp-sde", &[], Kind::DpmPPSde, BrownianTree, "DPM-Solver++ SDE, single-step, r = 1/2 (k-diffusion)"),
+    row("dpmpp-2m-sde", &[], Kind::DpmPP2MSde, BrownianTree, "DPM-Solver++(2M) SDE, midpoint (k-diffusion)"),
+    row("dpmpp-3m-sde", &[], Kind::DpmPP3MSde, BrownianTree, "DPM-Solver++(3M) SDE (k-diffusion)"),
+    row("pc", &[], Kind::Pc, Gaussian, "predictor–corrector: reverse diffusion + Langevin (Song et al. 2021b)"),
 ];
 
 /// The names of [`SAMPLERS`], in table order (aliases not included).
