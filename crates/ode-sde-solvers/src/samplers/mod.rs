@@ -16,6 +16,7 @@
 //! order ≤ 2 whatever its interior order, because that one step's O(h²) local error is never
 //! recovered.
 
+mod condot_grid;
 mod ddim;
 mod ddpm;
 mod dpm2;
@@ -28,6 +29,8 @@ mod dpmpp_3m_sde;
 mod dpmpp_sde;
 mod euler;
 mod euler_ancestral;
+mod exp_multistep;
+mod extrapolated_end;
 mod heun;
 mod lms;
 mod noise;
@@ -36,6 +39,7 @@ mod registry;
 mod rk45;
 mod unipc;
 
+pub use condot_grid::condot_uniform_grid;
 pub use ddim::Ddim;
 pub use ddpm::Ddpm;
 pub use dpm_solver::DpmSolver;
@@ -48,6 +52,8 @@ pub use dpmpp_3m_sde::DpmPP3MSde;
 pub use dpmpp_sde::DpmPPSde;
 pub use euler::Euler;
 pub use euler_ancestral::EulerAncestral;
+pub use exp_multistep::{ExpMultistep, ExpUpdate, MAX_EXP_ORDER, PolyVariable};
+pub use extrapolated_end::{EndVariable, ExtrapolatedEnd, Extrapolation, MAX_EXTRAPOLATION_POINTS};
 pub use heun::Heun;
 pub use lms::Lms;
 pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};

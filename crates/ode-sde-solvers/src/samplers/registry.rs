@@ -50,6 +50,14 @@ pub const SAMPLER_NAMES: &[&str] = &[
     "unipc-bh1",
     "unipc-bh2",
     "rk45",
+    // -- exact-coefficient exponential multistep (helper B); any name + "+x<m>" ends with an
+    // m-point extrapolation in σ² (see `by_name`) --
+    "exp-1",
+    "exp-2",
+    "exp-3",
+    "exp-2-lambda",
+    "exp-3-lambda",
+    "exp-3-pred",
     // -- stochastic samplers (helper B) --
     "euler-ancestral",
     "ddim",
@@ -62,10 +70,32 @@ pub const SAMPLER_NAMES: &[&str] = &[
 ];
 
 /// The sampler called `name`, configured from `options`.
+///
+/// `name` may be any of [`SAMPLER_NAMES`] followed by `+x<m>`, e.g. `lms+x2`: that sampler in an
+/// [`ExtrapolatedEnd`](super::ExtrapolatedEnd) with an m-point extrapolation in σ²
+/// ([`Extrapolation::sigma_squared`](super::Extrapolation::sigma_squared)).
 pub fn by_name<S: State + 'static>(
     name: &str,
     options: &SamplerOptions,
 ) -> Result<Box<dyn Sampler<S>>, SolveError> {
+    if let Some((base, points)) = name.rsplit_once("+x")
+        && let Ok(points) = points.parse::<usize>()
+    {
+        let extrapolation = super::Extrapolation::sigma_squared(points);
+        extrapolation.validate()?;
+        return Ok(Box::new(super::ExtrapolatedEnd {
+            inner: by_name(base, options)?,
+            extrapolation,
+        }));
+    }
+    let exp = |order: usize, variable: super::PolyVariable, corrector: bool| {
+        Box::new(super::ExpMultistep {
+            order,
+            variable,
+            corrector,
+            end: super::Extrapolation::DENOISE,
+        })
+    };
     let sampler: Box<dyn Sampler<S>> = match name {
         "euler" => Box::new(Euler {
             churn: options.churn,
@@ -111,6 +141,12 @@ pub fn by_name<S: State + 'static>(
             rtol: options.rtol,
             atol: options.atol,
         }),
+        "exp-1" => exp(1, super::PolyVariable::V, true),
+        "exp-2" => exp(2, super::PolyVariable::V, true),
+        "exp-3" => exp(3, super::PolyVariable::V, true),
+        "exp-2-lambda" => exp(2, super::PolyVariable::Lambda, true),
+        "exp-3-lambda" => exp(3, super::PolyVariable::Lambda, true),
+        "exp-3-pred" => exp(3, super::PolyVariable::V, false),
         // -- stochastic samplers (helper B) --
         "euler-ancestral" => Box::new(super::EulerAncestral {
             eta: options.eta,
