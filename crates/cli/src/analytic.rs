@@ -7,8 +7,8 @@ use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_f
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
 use scoreflow_ode_sde_solvers::samplers::{
-    BrownianTreeNoise, GaussianNoise, NoiseSampler, NoiseSource, SAMPLER_NAMES, SAMPLERS,
-    SampleContext, SamplerOptions, by_name, find,
+    BrownianTreeNoise, EXTRAPOLATED_END_SUFFIX, GaussianNoise, GridRecipe, NoiseSampler,
+    NoiseSource, SAMPLER_NAMES, SAMPLERS, SampleContext, SamplerOptions, auto_grid, by_name, find,
 };
 use scoreflow_ode_sde_solvers::{CountingDenoiser, Denoiser};
 use scoreflow_score_matching::analytic::GaussianMixture;
@@ -127,6 +127,23 @@ pub fn sigma_grid(spec: &RunSpec) -> Result<SigmaGrid, CliError> {
         });
     }
     let (n, lo, hi) = (spec.steps, spec.sigma_min, spec.sigma_max);
+    // `auto+x2` (an extrapolated end around auto) keeps auto's grid.
+    let base = spec
+        .sampler
+        .rsplit_once(EXTRAPOLATED_END_SUFFIX)
+        .map_or(spec.sampler.as_str(), |(base, _)| base);
+    if find(base).is_some_and(|info| info.grid == GridRecipe::Auto) {
+        if matches!(spec.grid, GridChoice::File(_)) {
+            return Err(CliError::Argument {
+                name: "grid",
+                message: format!(
+                    "{} brings its own grid; give a grid file to exp-2-lambda instead",
+                    spec.sampler
+                ),
+            });
+        }
+        return Ok(auto_grid(n, lo, hi)?);
+    }
     Ok(match &spec.grid {
         GridChoice::Karras => SigmaGrid::karras(n, lo, hi, spec.rho)?,
         GridChoice::LogSnr => SigmaGrid::exponential(n, lo, hi)?,
@@ -191,6 +208,10 @@ pub fn sampler_help() -> String {
             info.name, info.summary
         );
     }
+    out += &format!(
+        "  any of these{EXTRAPOLATED_END_SUFFIX}<m>: the last model call at the grid's last positive σ, x(0) \
+         extrapolated from the last m (1-4) denoiser outputs in σ² (e.g. lms{EXTRAPOLATED_END_SUFFIX}2)\n"
+    );
     out += "flow samplers (x(0) = z, data at t = 1, uniform t grid):\n";
     for name in FLOW_SAMPLER_NAMES {
         out += &format!("  {name}\n");
@@ -204,7 +225,7 @@ pub fn sampler_help() -> String {
 /// An unknown name, listing every known one.
 pub fn check_sampler_name(name: &str) -> Result<(), CliError> {
     let flow = FlowSolver::from_name(name, 1e-5, 1e-5).is_some();
-    if flow || find(name).is_some() {
+    if flow || by_name::<f64>(name, &SamplerOptions::default()).is_ok() {
         return Ok(());
     }
     let known: Vec<&str> = SAMPLER_NAMES

@@ -34,8 +34,13 @@ fn every_row_builds_its_sampler() {
     let options = SamplerOptions::default();
     for info in SAMPLERS {
         let sampler = by_name::<Array2<f64>>(info.name, &options).unwrap();
+        let name = if info.name == "auto" {
+            "exp-2-lambda"
+        } else {
+            info.name
+        };
         assert!(
-            info.name.starts_with(sampler.name()),
+            name.starts_with(sampler.name()),
             "{} built {}",
             info.name,
             sampler.name()
@@ -84,4 +89,26 @@ fn unknown_name_lists_every_sampler() {
     for name in SAMPLER_NAMES {
         assert!(message.contains(name), "{message}");
     }
+}
+
+/// `auto` is exp-2-lambda on the CondOT grid to 0: N steps, N calls, the last at the natural
+/// σ_{N−1} unless --sigma-min asks for more; a σ_min above σ_max is an error.
+#[test]
+fn auto_brings_its_grid() {
+    use scoreflow_noise_schedules::SigmaGrid;
+    use scoreflow_ode_sde_solvers::samplers::{GridRecipe, auto_grid};
+    assert_eq!(find("auto").unwrap().grid, GridRecipe::Auto);
+    assert!(
+        SAMPLERS
+            .iter()
+            .filter(|i| i.name != "auto")
+            .all(|i| i.grid == GridRecipe::Given)
+    );
+    let g = auto_grid(10, 0.002, 80.0).unwrap();
+    assert_eq!(g, SigmaGrid::condot_to_zero(10, 80.0).unwrap());
+    assert_eq!(g.len(), 11);
+    let bounded = auto_grid(10, 0.5, 80.0).unwrap();
+    assert_eq!(bounded, SigmaGrid::condot_uniform(10, 0.5, 80.0).unwrap());
+    assert!(auto_grid(10, 90.0, 80.0).is_err());
+    assert!(auto_grid(0, 0.002, 80.0).is_err());
 }

@@ -110,6 +110,30 @@ impl SigmaGrid {
         Self::new(sigmas)
     }
 
+    /// N + 1 noise levels uniform in CondOT time all the way to the data: tⱼ = t₀ + j·(1 − t₀)/N,
+    /// t₀ = 1/(1 + σ_max), σⱼ = (1 − tⱼ)/tⱼ, so that σ_N = 0 (t = 1). Unlike
+    /// [`SigmaGrid::condot_uniform`] there is no σ_min: a sampler with one call per step spends
+    /// its last call at σ_{N−1} = (1 − t_{N−1})/t_{N−1} ≈ 1/(N − 1) for large σ_max rather than
+    /// at a tiny σ_min (the "fm-uniform" grid of the few-step study, on which the exponential
+    /// multistep sampler does best). σ₀ is exactly σ_max.
+    ///
+    /// # Errors
+    /// [`ScheduleError::TooFewSteps`] for N = 0; σ_max not finite and positive.
+    pub fn condot_to_zero(n: usize, sigma_max: f64) -> Result<Self, ScheduleError> {
+        validate::at_least("n", n, 1)?;
+        validate::positive("sigma_max", sigma_max)?;
+        let t0 = 1.0 / (1.0 + sigma_max);
+        let mut sigmas: Vec<f64> = (0..n)
+            .map(|j| {
+                let t = t0 + j as f64 * (1.0 - t0) / n as f64;
+                (1.0 - t) / t
+            })
+            .collect();
+        sigmas[0] = sigma_max;
+        sigmas.push(0.0);
+        Self::new(sigmas)
+    }
+
     /// σ_i = σ(t_i)/α(t_i) = e^{−λ(t_i)} (Karras et al. 2022, eq. (4)) for the given times,
     /// i.e. the noise levels of the equivalent α = 1 process. The times must run from noise
     /// to data so that σ decreases (t decreasing for diffusion, increasing for flow paths).

@@ -18,6 +18,7 @@
 //! error behind: order 1.
 
 mod arctan_pid;
+mod auto;
 mod ddim;
 mod ddpm;
 mod deis;
@@ -32,6 +33,8 @@ mod dpmpp_3m_sde;
 mod dpmpp_sde;
 mod euler;
 mod euler_ancestral;
+mod exp_multistep;
+mod extrapolated_end;
 mod heun;
 mod ipndm;
 mod lms;
@@ -41,6 +44,7 @@ mod registry;
 mod rk45;
 mod unipc;
 
+pub use auto::{GridRecipe, auto_grid};
 pub use ddim::Ddim;
 pub use ddpm::Ddpm;
 pub use deis::Deis;
@@ -55,13 +59,16 @@ pub use dpmpp_3m_sde::DpmPP3MSde;
 pub use dpmpp_sde::DpmPPSde;
 pub use euler::Euler;
 pub use euler_ancestral::EulerAncestral;
+pub use exp_multistep::{ExpMultistep, ExpUpdate, MAX_EXP_ORDER, PolyVariable};
+pub use extrapolated_end::{EndVariable, ExtrapolatedEnd, Extrapolation, MAX_EXTRAPOLATION_POINTS};
 pub use heun::Heun;
 pub use ipndm::Ipndm;
 pub use lms::Lms;
 pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};
 pub use pc::{Pc, PcPredictor};
 pub use registry::{
-    NoiseSource, SAMPLER_NAMES, SAMPLERS, SamplerInfo, SamplerOptions, by_name, find,
+    EXTRAPOLATED_END_SUFFIX, NoiseSource, SAMPLER_NAMES, SAMPLERS, SamplerInfo, SamplerOptions,
+    by_name, find,
 };
 pub use rk45::Rk45;
 pub use unipc::{UniPc, UniPcVariant};

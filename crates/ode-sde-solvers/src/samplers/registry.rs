@@ -6,10 +6,12 @@
 //! [`SamplerOptions`], the noise source it draws from by default and a one-line summary; its
 //! order is the built sampler's [`Sampler::order`].
 
+use super::auto::GridRecipe;
 use super::{
     Churn, Ddim, Ddpm, Deis, Dpm2, DpmAdaptive, DpmPP2M, DpmPP2MSde, DpmPP2MSdeSolver,
-    DpmPP2SAncestral, DpmPP3M, DpmPP3MSde, DpmPPSde, DpmSolver, Euler, EulerAncestral, Heun, Ipndm,
-    Lms, Pc, PcPredictor, Rk45, Sampler, UniPc, UniPcVariant,
+    DpmPP2SAncestral, DpmPP3M, DpmPP3MSde, DpmPPSde, DpmSolver, Euler, EulerAncestral,
+    ExpMultistep, ExtrapolatedEnd, Extrapolation, Heun, Ipndm, Lms, Pc, PcPredictor, PolyVariable,
+    Rk45, Sampler, UniPc, UniPcVariant,
 };
 use crate::SolveError;
 use crate::state::State;
@@ -83,6 +85,7 @@ enum Kind {
     Ipndm(usize, bool),
     Deis(usize),
     DpmAdaptive,
+    Exp(usize, PolyVariable, bool),
     EulerAncestral,
     Ddim,
     Ddpm,
@@ -104,6 +107,8 @@ pub struct SamplerInfo {
     pub noise: NoiseSource,
     /// One line: what it is and where it comes from.
     pub summary: &'static str,
+    /// Where its σ grid comes from (`auto` brings its own).
+    pub grid: GridRecipe,
     kind: Kind,
 }
 
@@ -133,6 +138,12 @@ impl SamplerInfo {
             Kind::Deis(order) => Box::new(Deis { order }),
             // k-diffusion's tolerances, not `options.rtol`/`atol` (see `DpmAdaptive`).
             Kind::DpmAdaptive => Box::new(DpmAdaptive::default()),
+            Kind::Exp(order, variable, corrector) => Box::new(ExpMultistep {
+                order,
+                variable,
+                corrector,
+                end: Extrapolation::DENOISE,
+            }),
             Kind::EulerAncestral => Box::new(EulerAncestral {
                 eta: options.eta_or(1.0),
                 s_noise: 1.0,
@@ -180,6 +191,7 @@ const fn row(
         aliases,
         noise,
         summary,
+        grid: GridRecipe::Given,
         kind,
     }
 }
@@ -189,6 +201,10 @@ use NoiseSource::{BrownianTree, Gaussian, None as Deterministic};
 /// Every σ-grid sampler, deterministic ones first.
 #[rustfmt::skip]
 pub const SAMPLERS: &[SamplerInfo] = &[
+    SamplerInfo {
+        grid: GridRecipe::Auto,
+        ..row("auto", &[], Kind::Exp(2, PolyVariable::Lambda, true), Deterministic, "the recommended few-step configuration: exp-2-lambda on a grid uniform in CondOT time to σ = 0, N steps = N calls (docs/samplers.md)")
+    },
     row("euler", &[], Kind::Euler, Deterministic, "Euler on the PF-ODE in σ (Karras et al. 2022, Alg. 2 without churn)"),
     row("heun", &[], Kind::Heun, Deterministic, "Heun's second-order method in σ (Karras et al. 2022, Alg. 1/2)"),
     row("dpm2", &[], Kind::Dpm2, Deterministic, "k-diffusion's DPM-2: midpoint in log σ (Karras et al. 2022, after Lu et al. 2022a)"),
@@ -212,6 +228,12 @@ pub const SAMPLERS: &[SamplerInfo] = &[
     row("deis", &["deis-3"], Kind::Deis(3), Deterministic, "DEIS tAB order 3: Lagrange nodes in VP time (Zhang & Chen 2023)"),
     row("deis-2", &[], Kind::Deis(2), Deterministic, "DEIS tAB order 2 (Zhang & Chen 2023)"),
     row("dpm-adaptive", &[], Kind::DpmAdaptive, Deterministic, "DPM-Solver-12/23 adaptive in λ with k-diffusion's PID controller (Lu et al. 2022a)"),
+    row("exp-2-lambda", &["exp"], Kind::Exp(2, PolyVariable::Lambda, true), Deterministic, "exponential multistep, data prediction, exact coefficients of the order-2 polynomial in λ, free corrector"),
+    row("exp-3-lambda", &[], Kind::Exp(3, PolyVariable::Lambda, true), Deterministic, "exponential multistep, order-3 polynomial in λ, free corrector"),
+    row("exp-1", &[], Kind::Exp(1, PolyVariable::V, true), Deterministic, "exponential multistep in v = 1/σ, order 1 + free corrector"),
+    row("exp-2", &[], Kind::Exp(2, PolyVariable::V, true), Deterministic, "exponential multistep, order-2 polynomial in v = 1/σ, free corrector (unstable on few-step Karras grids)"),
+    row("exp-3", &[], Kind::Exp(3, PolyVariable::V, true), Deterministic, "exponential multistep, order-3 polynomial in v = 1/σ, free corrector"),
+    row("exp-3-pred", &[], Kind::Exp(3, PolyVariable::V, false), Deterministic, "exponential multistep, order 3 in v, predictor only"),
     row("euler-ancestral", &[], Kind::EulerAncestral, Gaussian, "Euler with ancestral noise, η = 1 unless --eta (k-diffusion)"),
     row("ddim", &[], Kind::Ddim, Gaussian, "DDIM (Song et al. 2021a): deterministic unless --eta > 0"),
     row("ddpm", &[], Kind::Ddpm, Gaussian, "DDPM ancestral sampling on the σ grid (Ho et al. 2020)"),
@@ -240,14 +262,31 @@ pub fn find(name: &str) -> Option<&'static SamplerInfo> {
     SAMPLERS.iter().find(|info| info.answers_to(name))
 }
 
-/// The sampler called `name` (or one of its aliases), configured from `options`.
+/// The suffix `+x<m>` of a sampler name: the sampler in an [`ExtrapolatedEnd`] with an m-point
+/// extrapolation in σ² ([`Extrapolation::sigma_squared`]), e.g. `lms+x2`.
+pub const EXTRAPOLATED_END_SUFFIX: &str = "+x";
+
+/// The sampler called `name` (or one of its aliases), configured from `options`; `name` may end
+/// in `+x<m>` ([`EXTRAPOLATED_END_SUFFIX`]) to replace the final model call at σ_min by an
+/// m-point extrapolation of the denoiser outputs to σ = 0.
 ///
 /// # Errors
-/// [`SolveError::UnknownSampler`] (listing every name) when no row answers to `name`.
+/// [`SolveError::UnknownSampler`] (listing every name) when no row answers to `name`; an invalid
+/// number of extrapolation points.
 pub fn by_name<S: State + 'static>(
     name: &str,
     options: &SamplerOptions,
 ) -> Result<Box<dyn Sampler<S>>, SolveError> {
+    if let Some((base, points)) = name.rsplit_once(EXTRAPOLATED_END_SUFFIX)
+        && let Ok(points) = points.parse::<usize>()
+    {
+        let extrapolation = Extrapolation::sigma_squared(points);
+        extrapolation.validate()?;
+        return Ok(Box::new(ExtrapolatedEnd {
+            inner: by_name(base, options)?,
+            extrapolation,
+        }));
+    }
     find(name)
         .map(|info| info.build(options))
         .ok_or_else(|| SolveError::UnknownSampler(name.to_string()))
