@@ -201,3 +201,66 @@ fn brownian_errors_are_values() {
         Err(SolveError::SeedCount { .. })
     ));
 }
+
+/// The tree remembers its last descents only to skip work: W(t) and K(t) are pure functions of
+/// (seed, t), so any history of queries gives bit-identical increments to a fresh tree's.
+#[test]
+fn tree_values_do_not_depend_on_query_history() {
+    let seeds = sample_seeds(21, 7);
+    let template = ndarray::Array2::<f64>::zeros((7, 3));
+    for levy in [true, false] {
+        let make = || {
+            let t = VirtualBrownianTree::new(&template, 0.002, 80.0, 80.0 * 2f64.powi(-30), &seeds)
+                .unwrap();
+            if levy { t } else { t.without_levy_area() }
+        };
+        let mut warm = make();
+        // A Karras-like descending grid, then jumps back and forth, repeats and reversed pairs.
+        let mut queries: Vec<(f64, f64)> = Vec::new();
+        let grid: Vec<f64> = (0..=30)
+            .map(|i| {
+                let r = i as f64 / 30.0;
+                (80f64.powf(1.0 / 7.0) * (1.0 - r) + 0.002f64.powf(1.0 / 7.0) * r).powi(7)
+            })
+            .collect();
+        for w in grid.windows(2) {
+            queries.push((w[1], w[0]));
+        }
+        queries.extend([
+            (0.5, 40.0),
+            (0.002, 80.0),
+            (3.0, 3.0000001),
+            (40.0, 0.5),
+            (0.01, 0.0100001),
+        ]);
+        for (s, u) in queries {
+            let a = warm.increment(s, u, levy).unwrap();
+            let b = make().increment(s, u, levy).unwrap();
+            assert_eq!(a.dw, b.dw, "levy {levy}: [{s}, {u}]");
+            assert_eq!(a.levy_h, b.levy_h, "levy {levy}: [{s}, {u}]");
+        }
+    }
+}
+
+/// Without the Lévy area the tree is still Brownian: exact increment variances and
+/// Cov(W_s, W_t) = min(s, t), additive increments; asking it for H is an error.
+#[test]
+fn tree_without_levy_area_is_brownian() {
+    let mut bm = tree(N, 31).without_levy_area();
+    for (s, u) in [(0.0, 1.0), (0.3, 0.55), (0.123, 0.9), (0.9, 0.9004)] {
+        let h = u - s;
+        let inc = bm.increment(s, u, false).unwrap();
+        assert!(inc.levy_h.is_none());
+        assert_moment("E[ΔW]", mean(&inc.dw), 0.0, h);
+        assert_moment("E[ΔW²]", mean(&inc.dw.mapv(|v| v * v)), h, 2.0 * h * h);
+    }
+    let w3 = bm.increment(0.0, 0.3, false).unwrap().dw;
+    let w7 = bm.increment(0.0, 0.7, false).unwrap().dw;
+    assert_moment("E[W.3 W.7]", mean(&(&w3 * &w7)), 0.3, 0.3 * 0.7 + 0.09);
+    let w37 = bm.increment(0.3, 0.7, false).unwrap().dw;
+    assert!((&w3 + &w37 - &w7).iter().all(|d| d.abs() < 1e-12));
+    assert!(matches!(
+        bm.increment(0.1, 0.2, true),
+        Err(SolveError::BrownianQuery { .. })
+    ));
+}

@@ -10,6 +10,7 @@
 //! Brownian motion", SIAM J. Numer. Anal. 58(3)). It gives the iterated integral
 //! I₍₁,₀₎ = ∫∫ dW ds = h(ΔW/2 + H) that strong-order-1.5 schemes need.
 
+mod descent;
 pub(crate) mod rng;
 mod sequential;
 mod tree;

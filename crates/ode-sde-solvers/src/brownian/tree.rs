@@ -1,6 +1,7 @@
 //! A virtual Brownian tree: any interval, queried in any order, from one path.
 
-use super::rng::{fill_normals, mix, stream};
+use super::descent::{Geometry, Step, shared_depth};
+use super::rng::{SplitMix64, fill_normals};
 use super::{BrownianIncrement, BrownianSource};
 use crate::SolveError;
 use crate::state::State;
@@ -8,36 +9,63 @@ use crate::state::State;
 /// A Brownian path on [t₀, t₁] that is never stored: W and its time integral at any t are
 /// recomputed by descending a binary tree of Brownian-bridge splits whose randomness is a pure
 /// function of (sample seed, node), in the manner of Li et al. 2020 ("Scalable gradients for
-/// SDEs", the virtual Brownian tree) and Kidger et al. 2021 (diffrax), extended to carry the
-/// space-time Lévy area through every split.
+/// SDEs", the virtual Brownian tree) and Kidger et al. 2021 (diffrax; the Brownian interval of
+/// "Efficient and accurate gradients for neural SDEs"), carrying the space-time Lévy area
+/// through every split.
 ///
-/// **Splitting.** An interval of length h = a + b split at a known (ΔW, H) into pieces of
-/// lengths a and b has independent W₁ ~ N(0, a), W₂ ~ N(0, b), H₁ ~ N(0, a/12), H₂ ~ N(0, b/12)
-/// constrained by ΔW = W₁ + W₂ and H = (b W₁ − a W₂)/(2h) + (a H₁ + b H₂)/h. The constraints are
-/// uncorrelated with variances h and h/12, so the exact conditional draw is Matheron's rule:
-/// draw the four freely, then correct by ΣMᵀ(MΣMᵀ)⁻¹(observed − drawn).
+/// **Splitting.** A node of length h = la + lb with known (W, H) splits into pieces whose
+/// (W₁, H₁, W₂, H₂) are drawn from their exact conditional law with two standard normals per
+/// element (Foster 2020, Thm. 6.1.6; see `descent::Split`), so that W₁ + W₂ = W and
+/// H = (lb·W₁ − la·W₂)/(2h) + (la·H₁ + lb·H₂)/h. A tree made [`Self::without_levy_area`]
+/// carries W alone and splits by Lévy's bridge W₁ = (la/h)W + √(la·lb/h)·X, one normal per
+/// element: half the draws, for samplers that only need increments.
 ///
 /// **Queries.** The tree splits at midpoints down to width `tol`, then once more exactly at the
 /// query time; dyadic times of [t₀, t₁] coarser than `tol` are exact nodes, so fixed steps of
 /// (t₁ − t₀)/2ᵏ see one consistent path at every k. An increment over [s, u] comes from W and
 /// K(t) = ∫_{t₀}^t (W(r) − W(t₀)) dr at both ends: ΔW = W(u) − W(s),
 /// H = (K(u) − K(s) − (u − s)W(s))/(u − s) − ΔW/2.
+///
+/// **Cost.** A point costs one descent of depth L = ⌈log₂((t₁ − t₀)/tol)⌉ per sample, with d
+/// normals (2d with H) per level from a SplitMix64 stream keyed by (seed, node). Successive
+/// queries near each other share the top of their descents: the tree keeps the state of the
+/// last descent every four levels (down to depth 28) and the values at the last two query
+/// times, so a sampler stepping along a grid, whose query [σᵢ₊₁, σᵢ] shares σᵢ with the
+/// previous one, pays only for the levels below the last shared checkpoint, about
+/// log₂(|σᵢ₊₁ − σᵢ|/tol) (the caching of torchsde's `BrownianInterval`, here per sample).
+/// These memos change no value: every W(t) is the same pure function of (seed, t) whatever
+/// was queried before.
 #[derive(Clone, Debug)]
 pub struct VirtualBrownianTree<S> {
     template: S,
     seeds: Vec<u64>,
     per_sample: usize,
-    t0: f64,
-    t1: f64,
-    tol: f64,
-    max_depth: u32,
+    geometry: Geometry,
+    memo: Memo,
 }
 
-/// Streams ≥ 2⁶³ are leaf splits; below are tree nodes (root values on stream 0).
-const LEAF_STREAMS: u64 = 1 << 63;
+/// Levels between two saved states of the last descent.
+const MARK_STRIDE: usize = 4;
+/// Saved states per descent (depths 4, 8, …, 28).
+const MAX_MARKS: usize = 7;
+
+/// Speed-ups that change no value: the last descent's route and its saved states, and the
+/// last query times' W and K.
+#[derive(Clone, Debug, Default)]
+struct Memo {
+    route: Vec<Step>,
+    /// marks[q]: every sample's state at the start of depth (q + 1)·MARK_STRIDE of `route`,
+    /// sample-major, `lanes` blocks of d values per sample (w, W_node, then K, H_node).
+    marks: Vec<Vec<f64>>,
+    /// How many of `marks` belong to `route`.
+    marked: usize,
+    /// W(t) − W(t₀) and K(t) of all samples at the last two query times, newest last.
+    recent: Vec<(f64, Vec<f64>, Vec<f64>)>,
+}
 
 impl<S: State> VirtualBrownianTree<S> {
-    /// A tree on [t0, t1] shaped like `template`, one seed per sample, resolving times to `tol`.
+    /// A tree on [t0, t1] shaped like `template`, one seed per sample, resolving times to `tol`,
+    /// carrying the space-time Lévy area.
     pub fn new(
         template: &S,
         t0: f64,
@@ -76,96 +104,194 @@ impl<S: State> VirtualBrownianTree<S> {
             template: template.clone(),
             seeds: seeds.to_vec(),
             per_sample: m,
-            t0,
-            t1,
-            tol,
-            max_depth,
+            geometry: Geometry {
+                t0,
+                t1,
+                tol,
+                max_depth,
+                levy: true,
+            },
+            memo: Memo::default(),
         })
     }
 
-    /// W(t) − W(t₀) and K(t) for one sample, written into `w` and `k` (length = elements per sample).
-    fn point(&self, seed: u64, t: f64, w: &mut [f64], k: &mut [f64]) {
-        let m = w.len();
-        let mut z = vec![0.0; 4 * m];
-        let (mut a, mut b) = (self.t0, self.t1);
-        let len = b - a;
-        fill_normals(&mut stream(seed, 0), &mut z[..2 * m]);
-        let mut w_ab: Vec<f64> = z[..m].iter().map(|v| v * len.sqrt()).collect();
-        let mut h_ab: Vec<f64> = z[m..2 * m]
-            .iter()
-            .map(|v| v * (len / 12.0).sqrt())
-            .collect();
-        w.fill(0.0);
-        k.fill(0.0);
-        let (mut node, mut depth) = (1u64, 0u32);
-        loop {
-            if t == a {
-                return;
-            }
-            if t == b {
-                for j in 0..m {
-                    k[j] += (b - a) * (w[j] + 0.5 * w_ab[j] + h_ab[j]);
-                    w[j] += w_ab[j];
-                }
-                return;
-            }
-            let leaf = b - a <= self.tol || depth >= self.max_depth;
-            let (cut, id) = if leaf {
-                (t, LEAF_STREAMS | mix(node ^ mix(t.to_bits())))
-            } else {
-                (0.5 * (a + b), node)
-            };
-            fill_normals(&mut stream(seed, id), &mut z);
-            let (la, lb) = (cut - a, b - cut);
-            let go_left = leaf || t < cut;
-            for j in 0..m {
-                let (w1, h1, w2, h2) = split(w_ab[j], h_ab[j], la, lb, &z[4 * j..4 * j + 4]);
-                if go_left {
-                    w_ab[j] = w1;
-                    h_ab[j] = h1;
-                } else {
-                    k[j] += la * (w[j] + 0.5 * w1 + h1);
-                    w[j] += w1;
-                    w_ab[j] = w2;
-                    h_ab[j] = h2;
-                }
-            }
-            if leaf {
-                // The left piece of the final split ends exactly at t.
-                for j in 0..m {
-                    k[j] += la * (w[j] + 0.5 * w_ab[j] + h_ab[j]);
-                    w[j] += w_ab[j];
-                }
-                return;
-            }
-            if go_left {
-                b = cut;
-                node *= 2;
-            } else {
-                a = cut;
-                node = 2 * node + 1;
-            }
-            depth += 1;
+    /// The same tree carrying W alone: one normal per element and level instead of two, and a
+    /// different path (the splits draw differently). Queries asking for the Lévy area are then
+    /// [`SolveError::BrownianQuery`].
+    pub fn without_levy_area(mut self) -> Self {
+        self.geometry.levy = false;
+        self.memo = Memo::default();
+        self
+    }
+
+    /// W(t) − W(t₀) and K(t) of every sample (K empty without Lévy area).
+    fn point(&mut self, t: f64) -> (Vec<f64>, Vec<f64>) {
+        if let Some((_, w, k)) = self.memo.recent.iter().find(|(s, _, _)| *s == t) {
+            return (w.clone(), k.clone());
         }
+        let mut route = Vec::new();
+        self.geometry.route(t, &mut route);
+        let levy = self.geometry.levy;
+        let lanes = if levy { 4 } else { 2 };
+        let m = self.per_sample;
+        let n = self.seeds.len();
+        // Resume from the deepest saved state the new route shares with the last one.
+        let shared = shared_depth(&route, &self.memo.route);
+        let resume = (shared / MARK_STRIDE).min(self.memo.marked);
+        let interior = route
+            .iter()
+            .take_while(|s| matches!(s, Step::Split(p) if !p.leaf));
+        let reach = (interior.count() / MARK_STRIDE).min(MAX_MARKS);
+        while self.memo.marks.len() < reach {
+            self.memo.marks.push(vec![0.0; n * m * lanes]);
+        }
+        let mut w = vec![0.0; n * m];
+        let mut k = vec![0.0; if levy { n * m } else { 0 }];
+        let mut scratch = Scratch::new(m, levy);
+        let len = self.geometry.t1 - self.geometry.t0;
+        for (i, &seed) in self.seeds.iter().enumerate() {
+            let at = i * m * lanes..(i + 1) * m * lanes;
+            if resume == 0 {
+                scratch.root(seed, len);
+            } else {
+                scratch.load(&self.memo.marks[resume - 1][at.clone()]);
+            }
+            for (depth, step) in route.iter().enumerate().skip(resume * MARK_STRIDE) {
+                scratch.step(seed, step);
+                let next = depth + 1;
+                if next % MARK_STRIDE == 0 && next / MARK_STRIDE <= reach {
+                    scratch.save(&mut self.memo.marks[next / MARK_STRIDE - 1][at.clone()]);
+                }
+            }
+            w[i * m..(i + 1) * m].copy_from_slice(&scratch.w);
+            if levy {
+                k[i * m..(i + 1) * m].copy_from_slice(&scratch.k);
+            }
+        }
+        self.memo.route = route;
+        self.memo.marked = reach;
+        if self.memo.recent.len() == 2 {
+            self.memo.recent.remove(0);
+        }
+        self.memo.recent.push((t, w.clone(), k.clone()));
+        (w, k)
     }
 }
 
-/// Draws (W₁, H₁, W₂, H₂) for pieces of lengths `la`, `lb` given the whole interval's (W, H).
-fn split(w: f64, h: f64, la: f64, lb: f64, z: &[f64]) -> (f64, f64, f64, f64) {
-    let len = la + lb;
-    let w1 = la.sqrt() * z[0];
-    let w2 = lb.sqrt() * z[1];
-    let h1 = (la / 12.0).sqrt() * z[2];
-    let h2 = (lb / 12.0).sqrt() * z[3];
-    let r_w = (w - (w1 + w2)) / len;
-    let r_h = 12.0 * (h - ((lb * w1 - la * w2) / (2.0 * len) + (la * h1 + lb * h2) / len)) / len;
-    let cross = la * lb / (2.0 * len);
-    (
-        w1 + la * r_w + cross * r_h,
-        h1 + la * la / (12.0 * len) * r_h,
-        w2 + lb * r_w - cross * r_h,
-        h2 + lb * lb / (12.0 * len) * r_h,
-    )
+/// One sample's state during a descent: W(a) − W(t₀) and K(a) at the current node's left end
+/// a, the node's (W, H), and the normals of a split.
+struct Scratch {
+    w: Vec<f64>,
+    w_node: Vec<f64>,
+    k: Vec<f64>,
+    h_node: Vec<f64>,
+    z: Vec<f64>,
+    levy: bool,
+}
+
+impl Scratch {
+    fn new(m: usize, levy: bool) -> Self {
+        let l = if levy { m } else { 0 };
+        Self {
+            w: vec![0.0; m],
+            w_node: vec![0.0; m],
+            k: vec![0.0; l],
+            h_node: vec![0.0; l],
+            z: vec![0.0; m + l],
+            levy,
+        }
+    }
+
+    /// The root [t₀, t₁]: W ~ N(0, len), H ~ N(0, len/12) from stream 0.
+    fn root(&mut self, seed: u64, len: f64) {
+        let m = self.w.len();
+        fill_normals(&mut SplitMix64::keyed(seed, 0), &mut self.z);
+        let (sw, sh) = (len.sqrt(), (len / 12.0).sqrt());
+        for j in 0..m {
+            self.w[j] = 0.0;
+            self.w_node[j] = sw * self.z[j];
+        }
+        if self.levy {
+            for j in 0..m {
+                self.k[j] = 0.0;
+                self.h_node[j] = sh * self.z[m + j];
+            }
+        }
+    }
+
+    fn load(&mut self, saved: &[f64]) {
+        let m = self.w.len();
+        self.w.copy_from_slice(&saved[..m]);
+        self.w_node.copy_from_slice(&saved[m..2 * m]);
+        if self.levy {
+            self.k.copy_from_slice(&saved[2 * m..3 * m]);
+            self.h_node.copy_from_slice(&saved[3 * m..]);
+        }
+    }
+
+    fn save(&self, out: &mut [f64]) {
+        let m = self.w.len();
+        out[..m].copy_from_slice(&self.w);
+        out[m..2 * m].copy_from_slice(&self.w_node);
+        if self.levy {
+            out[2 * m..3 * m].copy_from_slice(&self.k);
+            out[3 * m..].copy_from_slice(&self.h_node);
+        }
+    }
+
+    fn step(&mut self, seed: u64, step: &Step) {
+        let m = self.w.len();
+        match *step {
+            Step::AtLeft => {}
+            Step::AtRight { len } => self.add_node(len),
+            Step::Split(s) => {
+                fill_normals(&mut SplitMix64::keyed(seed, s.id), &mut self.z);
+                let (x1, x2) = self.z.split_at(m);
+                if self.levy {
+                    for j in 0..m {
+                        let (wn, hn) = (self.w_node[j], self.h_node[j]);
+                        let w1 = s.w_w * wn + s.w_h * hn + s.w_x * x1[j];
+                        let h1 = s.h_h * hn + s.h_x1 * x1[j] + s.h_x2 * x2[j];
+                        if s.right {
+                            self.k[j] += s.la * (self.w[j] + 0.5 * w1 + h1);
+                            self.w[j] += w1;
+                            self.w_node[j] = wn - w1;
+                            self.h_node[j] = s.g_h * hn + s.g_x1 * x1[j] + s.g_x2 * x2[j];
+                        } else {
+                            self.w_node[j] = w1;
+                            self.h_node[j] = h1;
+                        }
+                    }
+                } else {
+                    for ((w, wn), x) in self.w.iter_mut().zip(&mut self.w_node).zip(x1) {
+                        let w1 = s.w_w * *wn + s.w_x * x;
+                        if s.right {
+                            *w += w1;
+                            *wn -= w1;
+                        } else {
+                            *wn = w1;
+                        }
+                    }
+                }
+                if s.leaf {
+                    // The left piece of the final split ends exactly at t.
+                    self.add_node(s.la);
+                }
+            }
+        }
+    }
+
+    /// Moves the left end past the current node of length `len`.
+    fn add_node(&mut self, len: f64) {
+        if self.levy {
+            for j in 0..self.w.len() {
+                self.k[j] += len * (self.w[j] + 0.5 * self.w_node[j] + self.h_node[j]);
+            }
+        }
+        for (w, wn) in self.w.iter_mut().zip(&self.w_node) {
+            *w += wn;
+        }
+    }
 }
 
 impl<S: State> BrownianSource<S> for VirtualBrownianTree<S> {
@@ -175,7 +301,7 @@ impl<S: State> BrownianSource<S> for VirtualBrownianTree<S> {
         u: f64,
         levy_area: bool,
     ) -> Result<BrownianIncrement<S>, SolveError> {
-        let inside = |t: f64| t >= self.t0 && t <= self.t1;
+        let inside = |t: f64| t >= self.geometry.t0 && t <= self.geometry.t1;
         if !(inside(s) && inside(u)) || s == u {
             return Err(SolveError::BrownianQuery {
                 t0: s,
@@ -183,26 +309,25 @@ impl<S: State> BrownianSource<S> for VirtualBrownianTree<S> {
                 reason: "outside the tree's interval, or empty",
             });
         }
-        let m = self.per_sample;
-        let n = self.seeds.len();
-        let mut dw = vec![0.0; n * m];
-        let mut lh = vec![0.0; if levy_area { n * m } else { 0 }];
-        let (mut ws, mut ks, mut wu, mut ku) =
-            (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]);
-        for (i, &seed) in self.seeds.iter().enumerate() {
-            self.point(seed, s, &mut ws, &mut ks);
-            self.point(seed, u, &mut wu, &mut ku);
-            for j in 0..m {
-                let d = wu[j] - ws[j];
-                dw[i * m + j] = d;
-                if levy_area {
-                    lh[i * m + j] = (ku[j] - ks[j] - (u - s) * ws[j]) / (u - s) - 0.5 * d;
-                }
-            }
+        if levy_area && !self.geometry.levy {
+            return Err(SolveError::BrownianQuery {
+                t0: s,
+                t1: u,
+                reason: "this tree was made without the Lévy area",
+            });
         }
+        let (ws, ks) = self.point(s);
+        let (wu, ku) = self.point(u);
+        let dw: Vec<f64> = wu.iter().zip(&ws).map(|(a, b)| a - b).collect();
+        let levy_h = levy_area.then(|| {
+            let lh: Vec<f64> = (0..dw.len())
+                .map(|j| (ku[j] - ks[j] - (u - s) * ws[j]) / (u - s) - 0.5 * dw[j])
+                .collect();
+            self.template.with_host_data(&lh)
+        });
         Ok(BrownianIncrement {
             dw: self.template.with_host_data(&dw),
-            levy_h: levy_area.then(|| self.template.with_host_data(&lh)),
+            levy_h,
         })
     }
 }

@@ -35,6 +35,18 @@ pub trait DivergenceDenoiser<S>: Denoiser<S> {
     /// The model's own failure.
     fn jvp(&self, x: &S, sigma: f64, v: &S) -> Result<S, DenoiseError>;
 
+    /// J·vₖ for K directions at one x, as Hutchinson's estimator needs for its K probes at
+    /// every field evaluation. The default makes K calls of [`Self::jvp`]; a model that can
+    /// do better in one batched call — a network stacking [x; …; x] and [v₁; …; v_K] along the
+    /// batch, an analytic model sharing the work of D(x) and its Jacobian across the probes —
+    /// overrides it.
+    ///
+    /// # Errors
+    /// The model's own failure.
+    fn jvps(&self, x: &S, sigma: f64, vs: &[S]) -> Result<Vec<S>, DenoiseError> {
+        vs.iter().map(|v| self.jvp(x, sigma, v)).collect()
+    }
+
     /// tr ∂D/∂x for each sample, when it is known in closed form (analytic targets, e.g.
     /// d + σ²·Δ ln p_σ by Tweedie's formula D = x + σ²∇ ln p_σ, Efron 2011); `Ok(None)` (the
     /// default) makes [`Divergence::Exact`] fall back to d JVPs.
@@ -140,17 +152,35 @@ pub fn jacobian_trace_hutchinson<S: State>(
     sigma: f64,
     probes: &[S],
 ) -> Result<Vec<f64>, DenoiseError> {
+    let host: Vec<Vec<f64>> = probes.iter().map(State::to_f64_vec).collect();
+    hutchinson_with_host_probes(model, x, sigma, probes, &host)
+}
+
+/// [`jacobian_trace_hutchinson`] with the probes' host copies read once per integration: an
+/// evaluation makes one [`DivergenceDenoiser::jvps`] call for all K probes, reads back only
+/// the K products and reduces vₖᵀ(vₖ − Jvₖ) row by row on the host, allocating nothing per
+/// sample.
+pub(crate) fn hutchinson_with_host_probes<S: State>(
+    model: &dyn DivergenceDenoiser<S>,
+    x: &S,
+    sigma: f64,
+    probes: &[S],
+    host: &[Vec<f64>],
+) -> Result<Vec<f64>, DenoiseError> {
     let (n, d) = x.batch_layout();
     if probes.is_empty() {
         return Ok(vec![f64::NAN; n]);
     }
     // Σₖ vₖᵀ(vₖ − J vₖ), per sample.
     let mut quad = vec![0.0; n];
-    for v in probes {
-        let v_minus_jv = v.clone().add_scaled(-1.0, &model.jvp(x, sigma, v)?);
-        let prod = v_minus_jv.mul_elementwise(v).to_f64_vec();
-        for (q, row) in quad.iter_mut().zip(prod.chunks(d.max(1))) {
-            *q += row.iter().sum::<f64>();
+    for (jv, v_host) in model.jvps(x, sigma, probes)?.iter().zip(host) {
+        let jv = jv.to_f64_vec();
+        for ((q, vr), jr) in quad
+            .iter_mut()
+            .zip(v_host.chunks(d.max(1)))
+            .zip(jv.chunks(d.max(1)))
+        {
+            *q += vr.iter().zip(jr).map(|(a, b)| a * (a - b)).sum::<f64>();
         }
     }
     let inv = 1.0 / probes.len() as f64;

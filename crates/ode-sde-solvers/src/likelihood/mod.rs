@@ -167,7 +167,9 @@ pub struct Likelihood {
 /// integral for sample i, starts at (x, 0) at σ_min and is integrated jointly to σ_max with
 /// an adaptive 5(4) pair at (`rtol`, `atol`); the error norm is the larger of the scaled RMS
 /// norms of x and of ℓ (torchdiffeq's mixed norm), so the accumulated log-determinant is
-/// controlled as tightly as the trajectory. `prior_log_prob` returns ln p_{σ_max} per sample
+/// controlled as tightly as the trajectory, and its relative tolerance applies per dimension,
+/// to ℓ/d (see `Augmented`'s error norm: relative to ℓ itself the error in nats grew with d
+/// and σ_max). `prior_log_prob` returns ln p_{σ_max} per sample
 /// of its argument: the exact noised density when it is known (analytic targets), or
 /// [`gaussian_prior_log_prob`].
 ///
@@ -199,6 +201,7 @@ pub fn negative_log_likelihood<S: State>(
         Divergence::Exact => Vec::new(),
         Divergence::Hutchinson { probes, kind, seed } => draw_probes(x, probes, kind, seed),
     };
+    let probes_host: Vec<Vec<f64>> = probes.iter().map(State::to_f64_vec).collect();
     let nfe = Cell::new(0usize);
     let jvps = Cell::new(0usize);
     // The model runs inside the augmented ODE's vector field: its errors, and a trace of the
@@ -221,7 +224,13 @@ pub fn negative_log_likelihood<S: State>(
                 },
                 Divergence::Hutchinson { .. } => {
                     jvps.set(jvps.get() + probes.len());
-                    jacobian_trace_hutchinson(model, &y.x, sigma, &probes)?
+                    divergence::hutchinson_with_host_probes(
+                        model,
+                        &y.x,
+                        sigma,
+                        &probes,
+                        &probes_host,
+                    )?
                 }
             };
             if trace.len() != n {
