@@ -9,8 +9,8 @@ use super::spectrum::Spectrum;
 /// Working-set target of one row block, in f64 entries per buffer: 32 Ki entries (256 KiB)
 /// keeps a block's projections and weights in a typical per-core L2 cache between the two
 /// matrix products, which is where the batched path gains over unfused tensor code. Measured
-/// (docs/benchmarks.md, "Analytic oracle"): 4× and 16× this were no faster at d = 64 and up to
-/// 2× slower at d = 2 and 16.
+/// on the denoiser (CPU time per call, 2026-12-03): 4× and 16× this were no faster at d = 64
+/// and up to 1.8× slower at d = 2 and 16.
 const BLOCK_ENTRIES: usize = 1 << 15;
 
 /// The stacked eigenbases of Σₖ = QₖΛₖQₖᵀ, built once per mixture.
