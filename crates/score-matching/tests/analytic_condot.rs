@@ -170,6 +170,9 @@ fn velocity_batch_equals_pointwise() {
     let mut u = [0.0; 2];
     for (i, x) in xs.chunks_exact(2).enumerate() {
         gm.condot_velocity(x, 0.4, &mut u);
-        assert_eq!(&ub[2 * i..2 * i + 2], &u[..]);
+        // Equal to roundoff: the batch sums in matrix-product order (tests/analytic_batch.rs).
+        for (b, p) in ub[2 * i..2 * i + 2].iter().zip(&u) {
+            assert!((b - p).abs() <= 1e-12 * (1.0 + p.abs()));
+        }
     }
 }

@@ -200,7 +200,13 @@ fn batched_methods_equal_pointwise_ones() {
     for (i, x) in xs.chunks_exact(d).enumerate() {
         gm.score(x, 0.8, &mut s);
         gm.denoise(x, 0.8, &mut den);
-        assert_eq!(&sb[i * d..(i + 1) * d], &s[..]);
-        assert_eq!(&db[i * d..(i + 1) * d], &den[..]);
+        // The batch sums in a different order (matrix products), so equality is to roundoff;
+        // tests/analytic_batch.rs checks this in depth.
+        for (b, p) in sb[i * d..(i + 1) * d].iter().zip(&s) {
+            assert!((b - p).abs() <= 1e-12 * (1.0 + max_abs(&s)));
+        }
+        for (b, p) in db[i * d..(i + 1) * d].iter().zip(&den) {
+            assert!((b - p).abs() <= 1e-12 * (1.0 + max_abs(&den)));
+        }
     }
 }

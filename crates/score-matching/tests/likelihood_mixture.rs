@@ -261,10 +261,17 @@ fn jvp_and_hvp_match_finite_differences() {
                 .zip(fd.iter())
                 .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
             assert!(err <= 1e-6 * scale, "{name} σ = {sigma}: hvp error {err:e}");
-            // The single-point form agrees with the batch.
+            // The single-point form agrees with the batch (to roundoff: the batch sums in
+            // matrix-product order; tests/analytic_batch.rs checks this in depth).
             let mut one = vec![0.0; d];
             gm.log_prob_hvp(&xs[..d], sigma, &vs[..d], &mut one);
-            assert_eq!(one, hv[..d].to_vec());
+            let one_scale = 1.0 + one.iter().fold(0.0f64, |m, a| m.max(a.abs()));
+            for (a, b) in one.iter().zip(&hv[..d]) {
+                assert!(
+                    (a - b).abs() <= 1e-12 * one_scale,
+                    "{name} σ = {sigma}: {a} vs {b}"
+                );
+            }
         }
     }
 }

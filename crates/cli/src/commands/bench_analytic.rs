@@ -86,6 +86,9 @@ pub struct Args {
     /// sw2_vs_nfe.png.
     #[arg(long, default_value = "bench-out")]
     out_dir: PathBuf,
+    /// Threads of the analytic target's batched methods (1: single-threaded).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// Which reference a sampler is compared with.
@@ -358,7 +361,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         ..SamplerOptions::default()
     };
     let samplers = parse_samplers(args.samplers.as_deref(), &options)?;
-    let target = GaussianMixture::load(&args.target)?;
+    let target = GaussianMixture::load(&args.target)?.with_threads(args.threads)?;
     fs::create_dir_all(&args.out_dir).map_err(|e| CliError::File {
         path: args.out_dir.clone(),
         message: e.to_string(),

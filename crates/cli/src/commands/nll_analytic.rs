@@ -43,6 +43,9 @@ pub struct Args {
     /// σ where the integration starts (σ = 0 is singular).
     #[arg(long, default_value_t = 1e-5)]
     sigma_min: f64,
+    /// Threads of the analytic target's batched methods (1: single-threaded).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// Runs the command.
@@ -70,7 +73,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             seed: args.seed,
         },
     };
-    let target = GaussianMixture::load(&args.target)?;
+    let target = GaussianMixture::load(&args.target)?.with_threads(args.threads)?;
     let points = read_matrix(&args.points, target.dim())?;
     let model = MixtureDenoiser::new(&target);
     let sigma_max = args.sigma_max;

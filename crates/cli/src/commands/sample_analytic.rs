@@ -53,6 +53,9 @@ pub struct Args {
     /// Output: (n, d) float64 samples.
     #[arg(long)]
     out: PathBuf,
+    /// Threads of the analytic target's batched methods (1: single-threaded).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// Validates σ-grid arguments shared with other commands.
@@ -98,7 +101,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             });
         }
     };
-    let target = GaussianMixture::load(&args.target)?;
+    let target = GaussianMixture::load(&args.target)?.with_threads(args.threads)?;
     let z = read_matrix(&args.noise, target.dim())?;
     let options = SamplerOptions {
         eta: args.eta,

@@ -2,7 +2,7 @@
 //! per-component log densities into posterior responsibilities.
 
 /// ln(2π), the per-dimension normalising constant of a Gaussian log density.
-const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// A validated component with its factorisations, computed once at construction.
 #[derive(Debug, Clone)]
@@ -31,6 +31,25 @@ pub(crate) struct Family {
 }
 
 impl Family {
+    /// The σ-marginal of x₀ + σε (Karras et al. 2022): N(μ, Σ + σ²I).
+    pub(crate) fn sigma(sigma: f64) -> Self {
+        Self {
+            mean_scale: 1.0,
+            cov_scale: 1.0,
+            cov_shift: sigma * sigma,
+        }
+    }
+
+    /// The CondOT marginal at time t (Lipman et al. 2023): N(tμ, t²Σ + (1 − t)²I).
+    pub(crate) fn condot(t: f64) -> Self {
+        let s = 1.0 - t;
+        Self {
+            mean_scale: t,
+            cov_scale: t * t,
+            cov_shift: s * s,
+        }
+    }
+
     /// Eigenvalue of the family's covariance along eigenvector i of Σ.
     #[inline]
     pub(crate) fn eig(&self, lambda: f64) -> f64 {

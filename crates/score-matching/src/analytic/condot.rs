@@ -3,16 +3,6 @@
 use super::component::Family;
 use super::mixture::{GaussianMixture, add_spectral};
 
-/// The CondOT marginal at time t: x_t | k ~ N(tμₖ, t²Σₖ + (1 − t)²I).
-fn condot_family(t: f64) -> Family {
-    let s = 1.0 - t;
-    Family {
-        mean_scale: t,
-        cov_scale: t * t,
-        cov_shift: s * s,
-    }
-}
-
 impl GaussianMixture {
     /// The exact marginal velocity of the CondOT path of Lipman et al. 2023 ("Flow Matching
     /// for Generative Modeling", §4.1, σ_min = 0), data at t = 1:
@@ -37,19 +27,6 @@ impl GaussianMixture {
         self.condot_velocity_with(x, t, out, &mut z);
     }
 
-    /// [`Self::condot_velocity`] for n points stored row-major in `xs` (length n·d).
-    ///
-    /// # Panics
-    /// If `xs.len()` is not a multiple of d or `out.len() != xs.len()`.
-    pub fn condot_velocity_batch(&self, xs: &[f64], t: f64, out: &mut [f64]) {
-        self.check_batch(xs, out);
-        let d = self.dim();
-        let mut z = vec![0.0; d];
-        for (x, o) in xs.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-            self.condot_velocity_with(x, t, o, &mut z);
-        }
-    }
-
     /// ln p_t(x) of the CondOT marginal p_t = Σₖ wₖ N(tμₖ, t²Σₖ + (1 − t)²I)
     /// (Lipman et al. 2023): N(0, I) at t = 0 and p₀ of this mixture at t = 1.
     ///
@@ -58,7 +35,7 @@ impl GaussianMixture {
     pub fn condot_log_prob(&self, x: &[f64], t: f64) -> f64 {
         self.check_len(x.len(), "x");
         let mut z = vec![0.0; self.dim()];
-        self.sweep(x, condot_family(t), &mut z, |_, _, _, _| {})
+        self.sweep(x, Family::condot(t), &mut z, |_, _, _, _| {})
             .log_sum_exp()
     }
 
@@ -75,7 +52,7 @@ impl GaussianMixture {
     pub fn condot_velocity_divergence(&self, x: &[f64], t: f64) -> f64 {
         self.check_len(x.len(), "x");
         let d = self.dim();
-        let fam = condot_family(t);
+        let fam = Family::condot(t);
         let s = 1.0 - t;
         let mut z = vec![0.0; d];
         let mut u_bar = vec![0.0; d];
@@ -109,7 +86,7 @@ impl GaussianMixture {
     }
 
     fn condot_velocity_with(&self, x: &[f64], t: f64, out: &mut [f64], z: &mut [f64]) {
-        let fam = condot_family(t);
+        let fam = Family::condot(t);
         let s = 1.0 - t;
         out.fill(0.0);
         let post = self.sweep(x, fam, z, |comp, z, rescale, w| {

@@ -13,9 +13,9 @@ use super::mixture::GaussianMixture;
 /// - [`Denoiser::denoise`] is [`GaussianMixture::denoise_batch`];
 /// - [`DivergenceDenoiser::jvp`] is J_D v = v + σ² H v, from Tweedie's formula
 ///   D = x + σ²∇ ln p_σ (Efron 2011) and the Hessian–vector product
-///   [`GaussianMixture::log_prob_hvp`];
+///   [`GaussianMixture::log_prob_hvp_batch`];
 /// - [`DivergenceDenoiser::trace_jacobian`] is tr J_D = d + σ²·∇·∇ ln p_σ
-///   ([`GaussianMixture::score_divergence`]), so the exact divergence costs no JVPs.
+///   ([`GaussianMixture::score_divergence_batch`]), so the exact divergence costs no JVPs.
 ///
 /// # Errors
 /// Every method returns a [`DenoiseError`] if a batch does not have d columns, or if `x` and
@@ -87,12 +87,10 @@ impl DivergenceDenoiser<Array2<f64>> for MixtureDenoiser<'_> {
         sigma: f64,
     ) -> Result<Option<Vec<f64>>, DenoiseError> {
         let xs = self.flat(x, "x")?;
-        let d = self.mixture.dim();
+        let d = self.mixture.dim() as f64;
         let s2 = sigma * sigma;
-        Ok(Some(
-            xs.chunks_exact(d)
-                .map(|row| d as f64 + s2 * self.mixture.score_divergence(row, sigma))
-                .collect(),
-        ))
+        let mut div = vec![0.0; x.nrows()];
+        self.mixture.score_divergence_batch(&xs, sigma, &mut div);
+        Ok(Some(div.into_iter().map(|v| d + s2 * v).collect()))
     }
 }

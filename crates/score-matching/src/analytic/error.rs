@@ -111,4 +111,13 @@ pub enum MixtureError {
         /// The names that exist.
         known: &'static [&'static str],
     },
+    /// [`GaussianMixture::with_threads`](super::GaussianMixture::with_threads) got 0 threads,
+    /// or its thread pool could not be built.
+    #[error("cannot run the batched mixture methods on {threads} threads: {message}")]
+    Threads {
+        /// The thread count asked for.
+        threads: usize,
+        /// Why it was refused.
+        message: String,
+    },
 }

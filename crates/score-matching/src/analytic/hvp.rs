@@ -27,33 +27,10 @@ impl GaussianMixture {
         self.hvp_with(x, sigma, v, out, &mut scratch);
     }
 
-    /// [`Self::log_prob_hvp`] for n points and n vectors stored row-major in `xs` and `vs`
-    /// (length n·d each), into `out`.
-    ///
-    /// # Panics
-    /// If `xs.len()` is not a multiple of d, or `vs` or `out` differs from `xs` in length.
-    pub fn log_prob_hvp_batch(&self, xs: &[f64], sigma: f64, vs: &[f64], out: &mut [f64]) {
-        self.check_batch(xs, out);
-        self.check_batch(xs, vs);
-        let d = self.dim();
-        let mut scratch = Scratch::new(d);
-        for ((x, v), o) in xs
-            .chunks_exact(d)
-            .zip(vs.chunks_exact(d))
-            .zip(out.chunks_exact_mut(d))
-        {
-            self.hvp_with(x, sigma, v, o, &mut scratch);
-        }
-    }
-
     fn hvp_with(&self, x: &[f64], sigma: f64, v: &[f64], out: &mut [f64], s: &mut Scratch) {
         let s2 = sigma * sigma;
         let d = self.dim();
-        let fam = Family {
-            mean_scale: 1.0,
-            cov_scale: 1.0,
-            cov_shift: s2,
-        };
+        let fam = Family::sigma(sigma);
         out.fill(0.0);
         s.g_bar.fill(0.0);
         let Scratch { z, pv, u, g_bar } = s;
@@ -100,7 +77,7 @@ impl GaussianMixture {
     }
 }
 
-/// Work vectors of length d, allocated once per call or batch.
+/// Work vectors of length d, allocated once per call.
 struct Scratch {
     z: Vec<f64>,
     pv: Vec<f64>,

@@ -1,5 +1,8 @@
 //! The Gaussian mixture, its validation, and its exact noised density, score and denoiser.
 
+use std::sync::Arc;
+
+use super::basis::Basis;
 use super::component::{Component, Family, Posterior};
 use super::error::MixtureError;
 use super::linalg;
@@ -22,8 +25,10 @@ const SYMMETRY_TOL: f64 = 1e-12;
 /// Each covariance is factorised once at construction (Cholesky for sampling, a symmetric
 /// eigendecomposition Σₖ = QₖΛₖQₖᵀ for everything else); since Σₖ + σ²I and t²Σₖ + (1 − t)²I
 /// share Qₖ, every evaluation costs O(K d²) with no per-σ factorisation. Single-point
-/// methods allocate one or two scratch vectors of length d per call; the `*_batch` methods
-/// allocate them once per batch.
+/// methods allocate one or two scratch vectors of length d per call. The `*_batch` methods
+/// evaluate the same closed forms as two matrix products per block of rows over the stacked
+/// eigenbases (n × d by d × Kd and back), single-threaded unless [`Self::with_threads`] asks
+/// for more.
 #[derive(Debug, Clone)]
 pub struct GaussianMixture {
     dim: usize,
@@ -31,6 +36,10 @@ pub struct GaussianMixture {
     means: Vec<Vec<f64>>,
     covs: Vec<Vec<Vec<f64>>>,
     pub(crate) components: Vec<Component>,
+    /// The eigenbases stacked for the batched methods (src/analytic/batch.rs).
+    pub(crate) basis: Basis,
+    /// Threads of the batched methods; `None` runs them on the caller's thread.
+    pub(crate) pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl GaussianMixture {
@@ -78,12 +87,15 @@ impl GaussianMixture {
         for k in 0..n_comp {
             components.push(factorise(k, weights[k], &means[k], &covs[k])?);
         }
+        let basis = Basis::new(&components);
         Ok(Self {
             dim,
             weights,
             means,
             covs,
             components,
+            basis,
+            pool: None,
         })
     }
 
@@ -154,7 +166,7 @@ impl GaussianMixture {
     pub fn log_prob(&self, x: &[f64], sigma: f64) -> f64 {
         self.check_len(x.len(), "x");
         let mut z = vec![0.0; self.dim];
-        self.sweep(x, sigma_family(sigma), &mut z, |_, _, _, _| {})
+        self.sweep(x, Family::sigma(sigma), &mut z, |_, _, _, _| {})
             .log_sum_exp()
     }
 
@@ -205,7 +217,7 @@ impl GaussianMixture {
         let mut z = vec![0.0; d];
         let mut g_bar = vec![0.0; d];
         let mut scalar = 0.0;
-        let post = self.sweep(x, sigma_family(sigma), &mut z, |comp, z, rescale, w| {
+        let post = self.sweep(x, Family::sigma(sigma), &mut z, |comp, z, rescale, w| {
             if rescale != 1.0 {
                 scalar *= rescale;
                 g_bar.iter_mut().for_each(|g| *g *= rescale);
@@ -224,40 +236,10 @@ impl GaussianMixture {
         scalar / total - g_sq
     }
 
-    /// [`Self::score`] for n points stored row-major in `xs` (length n·d), into `out`.
-    ///
-    /// # Panics
-    /// If `xs.len()` is not a multiple of d or `out.len() != xs.len()`.
-    pub fn score_batch(&self, xs: &[f64], sigma: f64, out: &mut [f64]) {
-        self.check_batch(xs, out);
-        let mut z = vec![0.0; self.dim];
-        for (x, o) in xs
-            .chunks_exact(self.dim)
-            .zip(out.chunks_exact_mut(self.dim))
-        {
-            self.score_with(x, sigma, o, &mut z);
-        }
-    }
-
-    /// [`Self::denoise`] for n points stored row-major in `xs` (length n·d), into `out`.
-    ///
-    /// # Panics
-    /// If `xs.len()` is not a multiple of d or `out.len() != xs.len()`.
-    pub fn denoise_batch(&self, xs: &[f64], sigma: f64, out: &mut [f64]) {
-        self.check_batch(xs, out);
-        let mut z = vec![0.0; self.dim];
-        for (x, o) in xs
-            .chunks_exact(self.dim)
-            .zip(out.chunks_exact_mut(self.dim))
-        {
-            self.denoise_with(x, sigma, o, &mut z);
-        }
-    }
-
     fn score_with(&self, x: &[f64], sigma: f64, out: &mut [f64], z: &mut [f64]) {
         let s2 = sigma * sigma;
         out.fill(0.0);
-        let post = self.sweep(x, sigma_family(sigma), z, |comp, z, rescale, w| {
+        let post = self.sweep(x, Family::sigma(sigma), z, |comp, z, rescale, w| {
             if rescale != 1.0 {
                 out.iter_mut().for_each(|o| *o *= rescale);
             }
@@ -271,7 +253,7 @@ impl GaussianMixture {
     fn denoise_with(&self, x: &[f64], sigma: f64, out: &mut [f64], z: &mut [f64]) {
         let s2 = sigma * sigma;
         out.fill(0.0);
-        let post = self.sweep(x, sigma_family(sigma), z, |comp, z, rescale, w| {
+        let post = self.sweep(x, Family::sigma(sigma), z, |comp, z, rescale, w| {
             if rescale != 1.0 {
                 out.iter_mut().for_each(|o| *o *= rescale);
             }
@@ -325,15 +307,6 @@ impl GaussianMixture {
             xs.len(),
             "output and input batches differ in length"
         );
-    }
-}
-
-/// The family of x₀ + σε: N(μ, Σ + σ²I).
-fn sigma_family(sigma: f64) -> Family {
-    Family {
-        mean_scale: 1.0,
-        cov_scale: 1.0,
-        cov_shift: sigma * sigma,
     }
 }
 

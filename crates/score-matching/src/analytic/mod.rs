@@ -15,6 +15,13 @@
 //! | CondOT u_t, ln p_t, ∇·u_t | [`GaussianMixture::condot_velocity`], [`GaussianMixture::condot_log_prob`], [`GaussianMixture::condot_velocity_divergence`] | Lipman et al. 2023 |
 //! | exact samples of p₀ | [`GaussianMixture::sample`] | ancestral sampling |
 //!
+//! Each has a batched form on n row-major points (`*_batch`: [`GaussianMixture::denoise_batch`],
+//! [`GaussianMixture::condot_velocity_batch`], [`GaussianMixture::score_divergence_batch`], …)
+//! that evaluates the same closed forms as two matrix products per block of points over the
+//! stacked eigenbases, single-threaded unless [`GaussianMixture::with_threads`] asks for more;
+//! it agrees with the single-point methods to roundoff (docs/benchmarks.md, "Analytic oracle",
+//! for its speed).
+//!
 //! [`MixtureDenoiser`] wraps a mixture as a `Denoiser` on n × d `ndarray` batches with its exact
 //! Jacobian (JVPs and closed-form trace), for probability-flow likelihoods
 //! (`scoreflow_ode_sde_solvers::likelihood`).
@@ -23,6 +30,9 @@
 //! [`GaussianMixture::from_json_file`]) or the named [`GaussianMixture::builtin`]s; invalid
 //! input is a [`MixtureError`], never a panic.
 
+mod basis;
+mod batch;
+mod block;
 mod builtin;
 mod component;
 mod condot;
@@ -33,6 +43,8 @@ mod json;
 mod linalg;
 mod mixture;
 mod sample;
+mod simd;
+mod spectrum;
 
 pub use denoiser::MixtureDenoiser;
 pub use error::MixtureError;
