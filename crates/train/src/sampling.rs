@@ -11,7 +11,8 @@ use scoreflow_flow_matching::sampling::{FlowSolver, sample_flow};
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
 use scoreflow_ode_sde_solvers::samplers::{
-    BrownianTreeNoise, GaussianNoise, NoiseSampler, SampleContext, SamplerOptions, by_name,
+    BrownianTreeNoise, EXTRAPOLATED_END_SUFFIX, GaussianNoise, GridRecipe, NoiseSampler,
+    SampleContext, SamplerOptions, auto_grid, by_name, find,
 };
 use scoreflow_ode_sde_solvers::{CountingDenoiser, DenoiseError, Denoiser, ErrorStash};
 use scoreflow_score_matching::loss::Prediction;
@@ -108,6 +109,14 @@ pub fn sigma_grid(view: &ModelView, request: &SampleRequest) -> Result<SigmaGrid
     let bad = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
     if request.steps == 0 {
         return Err(TrainError::Sampling("steps must be at least 1".into()));
+    }
+    // `auto` (and `auto+x<m>`) brings its own grid: uniform in CondOT time to σ = 0.
+    let base = request
+        .sampler
+        .rsplit_once(EXTRAPOLATED_END_SUFFIX)
+        .map_or(request.sampler.as_str(), |(base, _)| base);
+    if find(base).is_some_and(|info| info.grid == GridRecipe::Auto) {
+        return auto_grid(request.steps, sigma_min, sigma_max).map_err(|e| bad(&e));
     }
     match request.grid {
         GridKind::Karras { rho } => {

@@ -20,8 +20,9 @@ pub struct Args {
     /// A run directory (its newest valid checkpoint) or a checkpoint file.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// A σ-space sampler (heun, dpmpp-2m, …) or a flow sampler (fm-euler, fm-midpoint, fm-rk4, fm-dopri5).
-    #[arg(long)]
+    /// A σ-space sampler (auto, heun, dpmpp-2m, …; `--sampler help` lists them) or a flow sampler
+    /// (fm-auto, fm-euler, …). `auto` spends exactly --steps model calls on its own grid.
+    #[arg(long, default_value = "auto")]
     sampler: String,
     /// Steps of the grid.
     #[arg(long)]
