@@ -24,13 +24,16 @@ pub enum GridChoice {
     LogSnr,
     /// Uniform in CondOT time t = 1/(1 + σ) ([`SigmaGrid::condot_uniform`]).
     CondOt,
+    /// Uniform in CondOT time all the way to σ = 0, no σ_min ([`SigmaGrid::condot_to_zero`]):
+    /// `auto`'s grid.
+    CondOtToZero,
     /// An explicit grid from a JSON file, used exactly as given: its first value is σ_max, its
     /// length fixes the steps.
     File(SigmaGrid),
 }
 
 impl GridChoice {
-    /// `karras`, `logsnr`, `condot` or a path to a JSON array of σ values (strictly decreasing,
+    /// `karras`, `logsnr`, `condot`, `condot-zero` or a path to a JSON array of σ values (strictly decreasing,
     /// finite, positive but for a final 0).
     ///
     /// # Errors
@@ -40,6 +43,7 @@ impl GridChoice {
             "karras" | "polynomial" => Ok(Self::Karras),
             "logsnr" => Ok(Self::LogSnr),
             "condot" => Ok(Self::CondOt),
+            "condot-zero" => Ok(Self::CondOtToZero),
             path if path.ends_with(".json") => {
                 let file = |message: String| CliError::File {
                     path: path.into(),
@@ -54,7 +58,7 @@ impl GridChoice {
             other => Err(CliError::Argument {
                 name: "grid",
                 message: format!(
-                    "'{other}' (expected karras, logsnr, condot or a .json file of σ values)"
+                    "'{other}' (expected karras, logsnr, condot, condot-zero or a .json file of σ values)"
                 ),
             }),
         }
@@ -148,6 +152,7 @@ pub fn sigma_grid(spec: &RunSpec) -> Result<SigmaGrid, CliError> {
         GridChoice::Karras => SigmaGrid::karras(n, lo, hi, spec.rho)?,
         GridChoice::LogSnr => SigmaGrid::exponential(n, lo, hi)?,
         GridChoice::CondOt => SigmaGrid::condot_uniform(n, lo, hi)?,
+        GridChoice::CondOtToZero => SigmaGrid::condot_to_zero(n, hi)?,
         GridChoice::File(grid) => grid.clone(),
     })
 }

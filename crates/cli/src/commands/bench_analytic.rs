@@ -56,7 +56,7 @@ pub struct Args {
     /// Comma-separated step counts of the grid [default: 4,8,16,32,64; a grid file's own steps].
     #[arg(long)]
     steps: Option<String>,
-    /// σ grid of σ-space samplers: karras, logsnr, condot or a .json file of σ values (used
+    /// σ grid of σ-space samplers: karras, logsnr, condot, condot-zero or a .json file of σ values (used
     /// exactly as given; its first value replaces --sigma-max, its last positive one
     /// --sigma-min).
     #[arg(long, default_value = "karras")]

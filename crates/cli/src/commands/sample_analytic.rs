@@ -22,7 +22,7 @@ pub struct Args {
     /// Number of steps of the grid (required unless `--grid` is a file, whose length fixes it).
     #[arg(long)]
     steps: Option<usize>,
-    /// σ grid: karras, logsnr (uniform in log σ), condot (uniform in t = 1/(1 + σ)) or a .json
+    /// σ grid: karras, logsnr (uniform in log σ), condot (uniform in t = 1/(1 + σ)), condot-zero (the same to σ = 0, no σ_min: auto's grid) or a .json
     /// file holding a decreasing array of σ values, used exactly as given.
     #[arg(long, default_value = "karras")]
     grid: String,
