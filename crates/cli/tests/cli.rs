@@ -550,7 +550,7 @@ fn sampler_help_and_unknown_names() {
     {
         assert!(
             help.lines()
-                .any(|l| l.trim_start().starts_with(&format!("{name}"))),
+                .any(|l| l.trim_start().starts_with(*name)),
             "{name}"
         );
     }
