@@ -48,6 +48,10 @@ enum Command {
     Sw2(commands::sw2::Args),
     /// Benchmark every sampler on an analytic target: NFE, error, sliced W2, time; table and PNG plot.
     BenchAnalytic(commands::bench_analytic::Args),
+    /// Feynman–Kac corrector sampling of an annealed, product or guided analytic target.
+    FkcAnalytic(commands::fkc_analytic::Args),
+    /// Denoising MCMC (Langevin–Gibbs chains over (x, σ), then a sampler) on an analytic target.
+    DmcmcAnalytic(commands::dmcmc_analytic::Args),
     /// Time the networks' forward pass and training step on a device (samples/s, cold start).
     BenchModel(commands::bench_model::Args),
     /// Time the training loop's step against the bare training step of bench-model (overhead).
@@ -105,6 +109,8 @@ fn main() {
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
         Command::DrawAnalytic(args) => commands::draw_analytic::run(&args),
         Command::Sw2(args) => commands::sw2::run(&args),
+        Command::FkcAnalytic(args) => commands::fkc_analytic::run(&args),
+        Command::DmcmcAnalytic(args) => commands::dmcmc_analytic::run(&args),
         Command::BenchModel(args) => commands::bench_model::run(&args),
         Command::BenchTrain(args) => commands::bench_train::run(&args),
         Command::CheckDiffusers(args) => commands::check_diffusers::run(&args),

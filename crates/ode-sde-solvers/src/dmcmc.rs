@@ -344,6 +344,7 @@ fn gibbs_move(
 ///
 /// # Errors
 /// Invalid grids, seed count mismatch, the sampler's and the model's errors.
+#[allow(clippy::too_many_arguments)]
 pub fn denoise_states(
     sampler: &dyn Sampler<Array2<f64>>,
     model: &dyn Denoiser<Array2<f64>>,
