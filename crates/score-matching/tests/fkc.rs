@@ -151,6 +151,7 @@ fn annealed_start(g: &GaussianMixture, beta: f64, sigma0: f64, n: usize, seed: u
     Array2::from_shape_vec((n, d), start.sample(n, seed)).unwrap()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_anneal(
     g: &GaussianMixture,
     beta: f64,

@@ -426,7 +426,7 @@ fn validate<S>(experts: &[Expert<'_, S>], options: &FkcOptions) -> Result<f64, S
         }
     }
     let b = total_beta(experts);
-    if !(b > 0.0) {
+    if b.is_nan() || b <= 0.0 {
         return Err(SolveError::InvalidOption {
             name: "beta",
             value: b,

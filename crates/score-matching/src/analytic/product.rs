@@ -79,19 +79,12 @@ impl GaussianMixture {
                         m_inv_cb[i * d + j] = v;
                     }
                 }
-                let mut cov = vec![vec![0.0; d]; d];
-                for i in 0..d {
-                    for j in 0..d {
-                        cov[i][j] = (0..d).map(|t| ca[i * d + t] * m_inv_cb[t * d + j]).sum();
-                    }
-                }
-                for i in 0..d {
-                    for j in i + 1..d {
-                        let s = 0.5 * (cov[i][j] + cov[j][i]);
-                        cov[i][j] = s;
-                        cov[j][i] = s;
-                    }
-                }
+                let entry = |i: usize, j: usize| -> f64 {
+                    (0..d).map(|t| ca[i * d + t] * m_inv_cb[t * d + j]).sum()
+                };
+                let cov: Vec<Vec<f64>> = (0..d)
+                    .map(|i| (0..d).map(|j| 0.5 * (entry(i, j) + entry(j, i))).collect())
+                    .collect();
                 means.push(mean);
                 covs.push(cov);
             }

@@ -74,7 +74,7 @@ pub fn geometric_grid_samples(
     n: usize,
     seed: u64,
 ) -> Result<Vec<f64>, MixtureError> {
-    if factors.is_empty() || cells < 2 || !(lo < hi) {
+    if factors.is_empty() || cells < 2 || lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         return Err(MixtureError::Empty {
             what: "quadrature needs a factor, 2 or more cells and lo < hi",
         });
