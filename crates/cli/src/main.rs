@@ -50,6 +50,10 @@ enum Command {
     BenchAnalytic(commands::bench_analytic::Args),
     /// Time one call of an analytic target's batched denoiser, velocity, score or divergence.
     BenchOracle(commands::bench_oracle::Args),
+    /// Feynman–Kac corrector sampling of an annealed, product or guided analytic target.
+    FkcAnalytic(commands::fkc_analytic::Args),
+    /// Denoising MCMC (Langevin–Gibbs chains over (x, σ), then a sampler) on an analytic target.
+    DmcmcAnalytic(commands::dmcmc_analytic::Args),
     /// Time the networks' forward pass and training step on a device (samples/s, cold start).
     BenchModel(commands::bench_model::Args),
     /// Time the training loop's step against the bare training step of bench-model (overhead).
@@ -108,6 +112,8 @@ fn main() {
         Command::DrawAnalytic(args) => commands::draw_analytic::run(&args),
         Command::Sw2(args) => commands::sw2::run(&args),
         Command::BenchOracle(args) => commands::bench_oracle::run(&args),
+        Command::FkcAnalytic(args) => commands::fkc_analytic::run(&args),
+        Command::DmcmcAnalytic(args) => commands::dmcmc_analytic::run(&args),
         Command::BenchModel(args) => commands::bench_model::run(&args),
         Command::BenchTrain(args) => commands::bench_train::run(&args),
         Command::CheckDiffusers(args) => commands::check_diffusers::run(&args),

@@ -15,6 +15,9 @@
 //! - [`sde`]: Euler–Maruyama, stochastic Heun, SRA1 (strong order 1.5 for additive noise).
 //! - [`samplers`]: σ-grid diffusion samplers on a [`Denoiser`] (k-diffusion, DPM-Solver,
 //!   UniPC, score_sde families).
+//! - [`smc`]: Feynman–Kac correctors (weighted, resampled reverse SDEs for annealed, product
+//!   and guided targets) and their SMC machinery.
+//! - [`dmcmc`]: Denoising MCMC (Langevin–Gibbs chains over (x, σ), then any sampler).
 //! - [`brownian`]: per-sample seeded Brownian increments, sequential or as a virtual Brownian
 //!   tree that answers any interval consistently (for adaptive steps).
 
@@ -22,11 +25,14 @@
 pub mod batch;
 pub mod brownian;
 mod denoiser;
+#[cfg(feature = "ndarray")]
+pub mod dmcmc;
 mod error;
 pub mod likelihood;
 pub mod ode;
 pub mod samplers;
 pub mod sde;
+pub mod smc;
 mod state;
 mod term;
 

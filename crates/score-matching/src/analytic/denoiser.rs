@@ -1,6 +1,7 @@
 //! The mixture's exact denoiser as a sampler- and likelihood-ready model on ndarray batches.
 
 use ndarray::Array2;
+use scoreflow_ode_sde_solvers::dmcmc::NoisedLogDensity;
 use scoreflow_ode_sde_solvers::likelihood::DivergenceDenoiser;
 use scoreflow_ode_sde_solvers::{DenoiseError, Denoiser};
 
@@ -92,5 +93,17 @@ impl DivergenceDenoiser<Array2<f64>> for MixtureDenoiser<'_> {
         let mut div = vec![0.0; x.nrows()];
         self.mixture.score_divergence_batch(&xs, sigma, &mut div);
         Ok(Some(div.into_iter().map(|v| d + s2 * v).collect()))
+    }
+}
+
+impl NoisedLogDensity for MixtureDenoiser<'_> {
+    /// ln p_σ(xᵢ) per row ([`GaussianMixture::log_prob`]), the exact noise-level posterior
+    /// Denoising MCMC's Gibbs move needs.
+    fn log_density(&self, x: &Array2<f64>, sigma: f64) -> Result<Vec<f64>, DenoiseError> {
+        let xs = self.flat(x, "x")?;
+        Ok(xs
+            .chunks_exact(self.mixture.dim())
+            .map(|row| self.mixture.log_prob(row, sigma))
+            .collect())
     }
 }

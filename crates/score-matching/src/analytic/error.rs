@@ -120,4 +120,16 @@ pub enum MixtureError {
         /// Why it was refused.
         message: String,
     },
+    /// A temperature or geometric exponent that is not finite (or, for p^β, not > 0).
+    #[error("exponent β = {beta} must be finite and > 0")]
+    InvalidExponent {
+        /// The exponent given.
+        beta: f64,
+    },
+    /// A closed form that exists only for a single Gaussian was asked of a mixture.
+    #[error("this closed form needs a single Gaussian, not a mixture of {components} components")]
+    NotGaussian {
+        /// The mixture's component count.
+        components: usize,
+    },
 }

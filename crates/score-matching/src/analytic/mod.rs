@@ -14,6 +14,9 @@
 //! | ∇·∇ ln p_σ | [`GaussianMixture::score_divergence`] | Chen et al. 2018 (change of variables) |
 //! | CondOT u_t, ln p_t, ∇·u_t | [`GaussianMixture::condot_velocity`], [`GaussianMixture::condot_log_prob`], [`GaussianMixture::condot_velocity_divergence`] | Lipman et al. 2023 |
 //! | exact samples of p₀ | [`GaussianMixture::sample`] | ancestral sampling |
+//! | p¹·p² as a mixture | [`GaussianMixture::product`] | Gaussian product identity |
+//! | N(μ, Σ)^β, its normaliser | [`GaussianMixture::gaussian_power`], [`GaussianMixture::gaussian_power_log_normaliser`] | Skreta et al. 2025 (annealing) |
+//! | samples of Πᵢ pᵢ^βᵢ in 2-D | [`geometric_grid_samples`] | midpoint quadrature |
 //!
 //! Each has a batched form on n row-major points (`*_batch`: [`GaussianMixture::denoise_batch`],
 //! [`GaussianMixture::condot_velocity_batch`], [`GaussianMixture::score_divergence_batch`], …)
@@ -42,10 +45,13 @@ mod hvp;
 mod json;
 mod linalg;
 mod mixture;
+mod product;
 mod sample;
 mod simd;
 mod spectrum;
+mod tempered;
 
 pub use denoiser::MixtureDenoiser;
 pub use error::MixtureError;
 pub use mixture::GaussianMixture;
+pub use tempered::geometric_grid_samples;
