@@ -19,6 +19,8 @@
 //!   uses.
 //! - [`analytic`]: exact Gaussian-mixture targets (density, score, denoiser, CondOT velocity) for
 //!   testing samplers, likelihoods and losses against ground truth.
+//! - [`teleport`]: analytical teleportation — the closed-form Gaussian probability flow that
+//!   replaces a sampler's first steps (Wang & Vastola 2024).
 
 pub mod analytic;
 pub mod editing;
@@ -28,3 +30,4 @@ pub mod loss;
 pub mod noise_level;
 pub mod parameterization;
 pub mod sde;
+pub mod teleport;
