@@ -99,7 +99,7 @@ impl GaussianApprox {
     /// [`TeleportError::Shape`] if `xs.len()` is not a multiple of `dim` (or `dim` = 0),
     /// [`TeleportError::TooFewSamples`] for n < 2, [`TeleportError::NonFinite`].
     pub fn from_samples(xs: &[f64], dim: usize) -> Result<Self, TeleportError> {
-        if dim == 0 || xs.len() % dim != 0 {
+        if dim == 0 || !xs.len().is_multiple_of(dim) {
             return Err(TeleportError::Shape {
                 what: "samples",
                 expected: dim.max(1) * (xs.len() / dim.max(1)),
