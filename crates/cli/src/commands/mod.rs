@@ -6,6 +6,7 @@ pub mod bench_train;
 pub mod check_diffusers;
 pub mod draw_analytic;
 pub mod edit;
+pub mod mr_analytic;
 pub mod nll;
 pub mod nll_analytic;
 pub mod sample;
