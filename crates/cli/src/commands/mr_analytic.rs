@@ -192,6 +192,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
     let floor = distance(&twin);
     let reference = pf_ode_solution(&target, &schedule, &x1, &mu, 1.0, args.t_min, 1e-10)?;
+    let reference_sw2 = distance(&reference);
     let model = MixtureMrModel::new(&target, schedule, prediction);
     println!(
         "mr-analytic: target {} (d = {d}), μ = {mu_row:?}, θ ∈ [{}, {}], λ = {}, t ∈ [{}, 1], n = {n}, {:?} prediction",
@@ -203,7 +204,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         prediction
     );
     println!(
-        "error: RMS ‖x − x*‖ to the exact PF-ODE solution (ODE samplers); sw2 to exact p_t_min samples, noise floor {floor:.3e}"
+        "error: RMS ‖x − x*‖ to the exact PF-ODE solution (ODE samplers); sw2 to exact p_t_min samples: noise floor {floor:.3e}, exact PF-ODE endpoint from the same start {reference_sw2:.3e}"
     );
     println!("sampler                 steps     nfe        error          sw2");
     let mut rows = Vec::new();
@@ -245,7 +246,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "target": args.target, "mu": mu_row, "theta_min": schedule.theta_min(),
             "theta_max": schedule.theta_max(), "lambda": args.lambda, "t_min": args.t_min,
             "samples": n, "seed": args.seed, "prediction": args.prediction,
-            "sw2_noise_floor": floor, "rows": rows,
+            "sw2_noise_floor": floor, "sw2_exact_ode": reference_sw2, "rows": rows,
         });
         let text = serde_json::to_string_pretty(&json).expect("JSON values serialise");
         std::fs::write(path, text + "\n").map_err(|e| CliError::File {
