@@ -12,6 +12,7 @@ use scoreflow_ode_sde_solvers::samplers::{
 };
 use scoreflow_ode_sde_solvers::{CountingDenoiser, Denoiser};
 use scoreflow_score_matching::analytic::GaussianMixture;
+use scoreflow_score_matching::teleport::{GaussianApprox, skip_grid};
 
 use crate::error::CliError;
 
@@ -84,6 +85,11 @@ pub struct RunSpec {
     pub seed: u64,
     /// Sampler options (η, tolerances, …).
     pub options: SamplerOptions,
+    /// σ_skip of analytical teleportation (Wang & Vastola 2024), σ-space samplers only: the
+    /// noise σ_max·z is moved to σ_skip by the closed-form flow of the target's moment-matched
+    /// Gaussian ([`GaussianApprox::from_mixture`]), and the sampler runs on the grid cut there
+    /// ([`skip_grid`]: σ_skip, then the grid values below it).
+    pub teleport: Option<f64>,
 }
 
 /// A sampler's output and cost.
@@ -257,6 +263,15 @@ pub fn run(
     check_sampler_name(&spec.sampler)?;
     if let Some(solver) = FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
     {
+        if spec.teleport.is_some() {
+            return Err(CliError::Argument {
+                name: "teleport",
+                message: format!(
+                    "{} is a flow sampler; teleportation jumps along σ",
+                    spec.sampler
+                ),
+            });
+        }
         if matches!(spec.grid, GridChoice::File(_)) {
             return Err(CliError::Argument {
                 name: "grid",
@@ -282,16 +297,22 @@ pub fn run(
         });
     }
     let sampler = by_name::<Array2<f64>>(&spec.sampler, &spec.options)?;
-    let grid = sigma_grid(spec)?;
+    let mut grid = sigma_grid(spec)?;
     let d = denoiser(target);
     let counting = CountingDenoiser::new(&d as &dyn Denoiser<Array2<f64>>);
-    let x0 = z * spec.sigma_max;
+    let mut x0 = z * spec.sigma_max;
+    let mut sigma_start = spec.sigma_max;
+    if let Some(sigma_skip) = spec.teleport {
+        grid = skip_grid(&grid, sigma_skip)?;
+        x0 = GaussianApprox::from_mixture(target).teleport(&x0, spec.sigma_max, sigma_skip)?;
+        sigma_start = sigma_skip;
+    }
     let seeds = sample_seeds(spec.seed, z.nrows());
     let mut noise: Box<dyn NoiseSampler<Array2<f64>>> = if uses_brownian_tree(&spec.sampler) {
         Box::new(BrownianTreeNoise::new(
             &x0,
             spec.sigma_min,
-            spec.sigma_max,
+            sigma_start,
             &seeds,
         )?)
     } else {

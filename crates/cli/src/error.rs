@@ -26,6 +26,12 @@ pub enum CliError {
     /// The target mixture.
     #[error("target: {0}")]
     Target(#[from] scoreflow_score_matching::analytic::MixtureError),
+    /// Analytical teleportation (`--teleport`).
+    #[error("invalid --teleport: {0}")]
+    Teleport(#[from] scoreflow_score_matching::teleport::TeleportError),
+    /// A mean-reverting sampler.
+    #[error("{0}")]
+    MeanReverting(#[from] scoreflow_score_matching::mean_reverting::MrError),
     /// A schedule or grid.
     #[error("grid: {0}")]
     Schedule(#[from] scoreflow_noise_schedules::ScheduleError),

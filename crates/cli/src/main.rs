@@ -54,6 +54,8 @@ enum Command {
     FkcAnalytic(commands::fkc_analytic::Args),
     /// Denoising MCMC (Langevin–Gibbs chains over (x, σ), then a sampler) on an analytic target.
     DmcmcAnalytic(commands::dmcmc_analytic::Args),
+    /// Mean-reverting diffusion (IR-SDE) on an analytic target: MRS vs the Euler–Maruyama reverse SDE.
+    MrAnalytic(commands::mr_analytic::Args),
     /// Time the networks' forward pass and training step on a device (samples/s, cold start).
     BenchModel(commands::bench_model::Args),
     /// Time the training loop's step against the bare training step of bench-model (overhead).
@@ -109,6 +111,7 @@ fn main() {
         Command::SampleAnalytic(args) => commands::sample_analytic::run(&args),
         Command::NllAnalytic(args) => commands::nll_analytic::run(&args),
         Command::BenchAnalytic(args) => commands::bench_analytic::run(&args),
+        Command::MrAnalytic(args) => commands::mr_analytic::run(&args),
         Command::DrawAnalytic(args) => commands::draw_analytic::run(&args),
         Command::Sw2(args) => commands::sw2::run(&args),
         Command::BenchOracle(args) => commands::bench_oracle::run(&args),

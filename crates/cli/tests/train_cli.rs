@@ -700,7 +700,7 @@ fn sample_refuses_bad_requests_and_touches_nothing() {
                 "--noise",
                 s(&z_ints),
             ],
-            "not an (n, d) float64 .npy array",
+            "not an (n, d) float .npy array",
         ),
         (
             vec!["--checkpoint", r, "--sampler", "heun", "--grid", "cosine"],

@@ -12,6 +12,7 @@
 //! | [`SubVp`] | Song et al. 2021 (sub-VP SDE) | t = 0 |
 //! | [`Ve`] | Song et al. 2021 (VE SDE) | t = 0 |
 //! | [`Edm`] | Karras et al. 2022 | t = 0 |
+//! | [`MeanReverting`] | Luo et al. 2023 (IR-SDE), in y = x − μ | t = 0 |
 //! | [`Discrete`] | Ho et al. 2020 tables, DPM-Solver interpolation | t = 0 |
 //! | [`CondOt`], [`PolynomialPath`], [`CosinePath`], [`VpPath`] | Lipman et al. 2023 | t = 1 |
 //!
@@ -34,5 +35,5 @@ pub use error::ScheduleError;
 pub use grids::{KARRAS_RHO, SigmaGrid, TimeGrid, TimestepSpacing, diffusers_timesteps};
 pub use schedule::{Coefficients, DataEnd, NoiseSchedule};
 pub use schedules::{
-    CondOt, CosinePath, Edm, PolynomialPath, SubVp, Ve, VpCosine, VpLinear, VpPath,
+    CondOt, CosinePath, Edm, MeanReverting, PolynomialPath, SubVp, Ve, VpCosine, VpLinear, VpPath,
 };

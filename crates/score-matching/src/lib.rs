@@ -19,12 +19,18 @@
 //!   uses.
 //! - [`analytic`]: exact Gaussian-mixture targets (density, score, denoiser, CondOT velocity) for
 //!   testing samplers, likelihoods and losses against ground truth.
+//! - [`mean_reverting`]: the mean-reverting diffusion of IR-SDE with its exact Gaussian-mixture
+//!   model, Euler–Maruyama baseline and MRS's semi-analytic ODE/SDE solvers (Li et al. 2025).
+//! - [`teleport`]: analytical teleportation — the closed-form Gaussian probability flow that
+//!   replaces a sampler's first steps (Wang & Vastola 2024).
 
 pub mod analytic;
 pub mod editing;
 pub mod guidance;
 #[cfg(feature = "burn")]
 pub mod loss;
+pub mod mean_reverting;
 pub mod noise_level;
 pub mod parameterization;
 pub mod sde;
+pub mod teleport;

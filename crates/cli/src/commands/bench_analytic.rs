@@ -28,6 +28,7 @@ use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_f
 use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
 use scoreflow_ode_sde_solvers::samplers::{SAMPLER_NAMES, SamplerOptions, by_name};
 use scoreflow_score_matching::analytic::GaussianMixture;
+use scoreflow_score_matching::teleport::TeleportError;
 use scoreflow_train::metrics::SlicedW2;
 
 use super::sample_analytic::check_sigmas;
@@ -82,6 +83,12 @@ pub struct Args {
     /// Comma-separated samplers to run (default: every σ-grid sampler and every fm-* sampler).
     #[arg(long)]
     samplers: Option<String>,
+    /// Analytical teleportation (Wang & Vastola 2024): every σ-space sampler also runs from
+    /// this σ_skip after the closed-form jump of the target's moment-matched Gaussian, as the
+    /// row `<sampler>+tp` (same noise, same reference); the NFE it saves is printed and written
+    /// to bench.json ("teleport").
+    #[arg(long, value_name = "SIGMA_SKIP")]
+    teleport: Option<f64>,
     /// Output directory (created if missing): bench.csv, bench.json, error_vs_nfe.png,
     /// sw2_vs_nfe.png.
     #[arg(long, default_value = "bench-out")]
@@ -344,6 +351,17 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
         _ => (args.sigma_max, args.sigma_min),
     };
+    if let Some(sigma_skip) = args.teleport {
+        let inside = sigma_skip.is_finite() && sigma_skip >= sigma_min && sigma_skip < sigma_max;
+        if !inside {
+            return Err(TeleportError::SkipOutsideGrid {
+                sigma_skip,
+                sigma_min,
+                sigma_max,
+            }
+            .into());
+        }
+    }
     if args.samples == 0 {
         return Err(CliError::Argument {
             name: "samples",
@@ -428,6 +446,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     println!("{TABLE_HEADER}");
 
     let mut rows = Vec::with_capacity(samplers.len() * steps.len());
+    let mut teleport_rows = Vec::new();
     for entry in &samplers {
         let reference = match entry.family {
             Family::Sigma => sigma_ref.as_ref(),
@@ -443,6 +462,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 grid: grid.clone(),
                 seed: args.seed.wrapping_add(1),
                 options: options.clone(),
+                teleport: None,
             };
             // A sampler that fails (its options, or the model's error) costs its row, not the
             // benchmark.
@@ -472,7 +492,53 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 outcome,
             };
             println!("{}", table_line(&row));
+            let plain_nfe = row.outcome.as_ref().ok().map(|m| m.nfe);
             rows.push(row);
+            if let (Some(sigma_skip), Family::Sigma) = (args.teleport, entry.family) {
+                let spec = RunSpec {
+                    teleport: Some(sigma_skip),
+                    ..spec
+                };
+                let outcome = run_sampler(&target, &z, &spec)
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        if r.x.iter().any(|v| !v.is_finite()) {
+                            return Err("non-finite samples".to_string());
+                        }
+                        Ok(Measured {
+                            nfe: r.nfe,
+                            error: reference
+                                .filter(|_| !entry.stochastic)
+                                .map(|reference| rms_endpoint_error(&r.x, &reference.x)),
+                            sw2: sw2.distance(&flat(&r.x)).unwrap_or(f64::NAN),
+                            seconds: r.seconds,
+                        })
+                    });
+                let row = Row {
+                    sampler: format!("{}+tp", entry.name),
+                    family: entry.family,
+                    stochastic: entry.stochastic,
+                    steps: s,
+                    outcome,
+                };
+                let saved = row
+                    .outcome
+                    .as_ref()
+                    .ok()
+                    .zip(plain_nfe)
+                    .map(|(m, p)| p as i64 - m.nfe as i64);
+                println!(
+                    "{}   (teleport to σ = {sigma_skip}: NFE saved {})",
+                    table_line(&row),
+                    saved.map_or("-".to_string(), |v| v.to_string())
+                );
+                teleport_rows.push(serde_json::json!({
+                    "sampler": entry.name,
+                    "steps": s,
+                    "nfe_saved": saved,
+                }));
+                rows.push(row);
+            }
         }
     }
 
@@ -531,6 +597,11 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         "sw2_directions": SW2_DIRECTIONS,
         "sw2_noise_floor": noise_floor,
         "plots": plots,
+        "teleport": args.teleport.map(|sigma_skip| serde_json::json!({
+            "sigma_skip": sigma_skip,
+            "gaussian": "moment-matched (exact mean and covariance of the target)",
+            "rows": teleport_rows,
+        })),
         "seconds": started.elapsed().as_secs_f64(),
         "rows": rows.iter().map(|r| {
             let (nfe, error, sw2, seconds, failure) = match &r.outcome {

@@ -9,6 +9,7 @@ pub mod dmcmc_analytic;
 pub mod draw_analytic;
 pub mod edit;
 pub mod fkc_analytic;
+pub mod mr_analytic;
 pub mod nll;
 pub mod nll_analytic;
 pub mod sample;

@@ -50,6 +50,11 @@ pub struct Args {
     /// Absolute tolerance of adaptive samplers.
     #[arg(long, default_value_t = 1e-5)]
     atol: f64,
+    /// Analytical teleportation (Wang & Vastola 2024): jump from σ_max to this σ_skip along the
+    /// exact flow of the target's moment-matched Gaussian, then sample on the grid values below
+    /// it (σ-space samplers; σ_min <= σ_skip < σ_max).
+    #[arg(long, value_name = "SIGMA_SKIP")]
+    teleport: Option<f64>,
     /// Output: (n, d) float64 samples.
     #[arg(long)]
     out: PathBuf,
@@ -118,6 +123,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         grid,
         seed: args.seed,
         options,
+        teleport: args.teleport,
     };
     adopt_grid_file(&mut spec, args.steps)?;
     let result = run_sampler(&target, &z, &spec)?;
@@ -138,6 +144,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "n": z.nrows(),
             "dim": z.ncols(),
             "target": args.target,
+            "teleport": args.teleport,
         })
     );
     Ok(())

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use scoreflow_noise_schedules::{
-    BetaSchedule, CondOt, CosinePath, Discrete, Edm, NoiseSchedule, PolynomialPath, SubVp, Ve,
-    VpCosine, VpLinear, VpPath,
+    BetaSchedule, CondOt, CosinePath, Discrete, Edm, MeanReverting, NoiseSchedule, PolynomialPath,
+    SubVp, Ve, VpCosine, VpLinear, VpPath,
 };
 
 /// A schedule under test with the interval its smooth-interior checks sample from.
@@ -47,6 +47,14 @@ pub fn continuous_cases() -> Vec<Case> {
         ),
         c("cosine_path", Box::new(CosinePath)),
         c("vp_path", Box::<VpPath>::default()),
+        c(
+            "mean_reverting_linear",
+            Box::new(MeanReverting::new(0.5, 6.0, 2.0).unwrap()),
+        ),
+        c(
+            "mean_reverting_const",
+            Box::new(MeanReverting::constant(3.0, 0.7).unwrap()),
+        ),
     ]
 }
 

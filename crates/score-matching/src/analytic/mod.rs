@@ -43,7 +43,7 @@ mod denoiser;
 mod error;
 mod hvp;
 mod json;
-mod linalg;
+pub(crate) mod linalg;
 mod mixture;
 mod product;
 mod sample;
