@@ -38,6 +38,9 @@ pub enum CliError {
     /// A solver or sampler.
     #[error("{0}")]
     Solve(#[from] scoreflow_ode_sde_solvers::SolveError),
+    /// A grid calibration.
+    #[error("{0}")]
+    Calibration(#[from] scoreflow_ode_sde_solvers::samplers::CalibrationError),
     /// A device name this build cannot serve.
     #[error("{0}")]
     Device(#[from] scoreflow_models::DeviceError),

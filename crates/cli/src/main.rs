@@ -48,6 +48,8 @@ enum Command {
     Sw2(commands::sw2::Args),
     /// Benchmark every sampler on an analytic target: NFE, error, sliced W2, time; table and PNG plot.
     BenchAnalytic(commands::bench_analytic::Args),
+    /// Fit a sampler's σ grid to analytic targets on a pilot set; write it for --grid FILE.json.
+    CalibrateGrid(commands::calibrate_grid::Args),
     /// Time one call of an analytic target's batched denoiser, velocity, score or divergence.
     BenchOracle(commands::bench_oracle::Args),
     /// Feynman–Kac corrector sampling of an annealed, product or guided analytic target.
@@ -114,6 +116,7 @@ fn main() {
         Command::MrAnalytic(args) => commands::mr_analytic::run(&args),
         Command::DrawAnalytic(args) => commands::draw_analytic::run(&args),
         Command::Sw2(args) => commands::sw2::run(&args),
+        Command::CalibrateGrid(args) => commands::calibrate_grid::run(&args),
         Command::BenchOracle(args) => commands::bench_oracle::run(&args),
         Command::FkcAnalytic(args) => commands::fkc_analytic::run(&args),
         Command::DmcmcAnalytic(args) => commands::dmcmc_analytic::run(&args),

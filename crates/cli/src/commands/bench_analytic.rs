@@ -204,7 +204,7 @@ pub fn flow_reference(target: &GaussianMixture, z: &Array2<f64>) -> Result<Refer
 
 /// n draws of N(0, I_d) from a ChaCha20 stream seeded with `seed`, via a one-component
 /// mixture: the same generator the target's exact samples use, with no extra dependency.
-fn standard_normal(n: usize, d: usize, seed: u64) -> Result<Array2<f64>, CliError> {
+pub(crate) fn standard_normal(n: usize, d: usize, seed: u64) -> Result<Array2<f64>, CliError> {
     let identity = (0..d)
         .map(|i| (0..d).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
         .collect();

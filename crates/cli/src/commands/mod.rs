@@ -4,6 +4,7 @@ pub mod bench_analytic;
 pub mod bench_model;
 pub mod bench_oracle;
 pub mod bench_train;
+pub mod calibrate_grid;
 pub mod check_diffusers;
 pub mod dmcmc_analytic;
 pub mod draw_analytic;

@@ -19,6 +19,7 @@
 
 mod arctan_pid;
 mod auto;
+mod calibrate;
 mod ddim;
 mod ddpm;
 mod deis;
@@ -45,6 +46,10 @@ mod rk45;
 mod unipc;
 
 pub use auto::{GridRecipe, auto_grid};
+pub use calibrate::{
+    CALIBRATION_REFERENCE_TOL, Calibration, CalibrationError, CalibrationOptions, GridFamily,
+    Minimum, NelderMead, PilotSet, calibrate_grid, rms_endpoint_error,
+};
 pub use ddim::Ddim;
 pub use ddpm::Ddpm;
 pub use deis::Deis;
