@@ -580,7 +580,7 @@ fn sampler_help_and_unknown_names() {
 
 #[test]
 fn fkc_and_dmcmc_reject_bad_input_in_one_line() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &[
                 "fkc-analytic",
@@ -620,6 +620,18 @@ fn fkc_and_dmcmc_reject_bad_input_in_one_line() {
             "ess_threshold",
         ),
         (
+            &[
+                "fkc-analytic",
+                "--mode",
+                "anneal",
+                "--target",
+                "ring8",
+                "--floor-replicates",
+                "0",
+            ],
+            "floor_replicates",
+        ),
+        (
             &["dmcmc-analytic", "--target", "ring8", "--sigma-skip", "100"],
             "sigma_skip",
         ),
@@ -636,8 +648,9 @@ fn fkc_and_dmcmc_reject_bad_input_in_one_line() {
     }
 }
 
-/// SW₂ of `fkc-analytic --mode product` and the exact-vs-exact floor, from its JSON line.
-fn fkc_product(target: &str, target2: &str, extra: &[&str]) -> (f64, f64) {
+/// SW₂ of `fkc-analytic --mode product` (tempered noise, η = 2, 800 steps) and the floor (mean
+/// of 8 exact-vs-exact distances), from its JSON line.
+fn fkc_product(target: &str, target2: &str, seed: &str, extra: &[&str]) -> (f64, f64) {
     let mut args = vec![
         "fkc-analytic",
         "--mode",
@@ -648,10 +661,12 @@ fn fkc_product(target: &str, target2: &str, extra: &[&str]) -> (f64, f64) {
         target2,
         "--noise",
         "tempered",
+        "--eta",
+        "2",
         "--steps",
         "800",
         "--seed",
-        "1",
+        seed,
     ];
     args.extend_from_slice(extra);
     let out = run(&args);
@@ -671,16 +686,25 @@ fn fkc_product(target: &str, target2: &str, extra: &[&str]) -> (f64, f64) {
 #[test]
 fn fkc_products_reach_the_exact_product_and_the_naive_sampler_does_not() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../benches/targets/");
-    for (a, b) in [
-        ("ring8", format!("{root}fkc-broad2d.json")),
-        ("gauss16d", format!("{root}fkc-mix16d.json")),
+    // Over seeds 0–19 (docs/methods.md) the ratio to the floor is 1.29 ± 0.03 in 16-D (max
+    // 1.55) and 1.29 ± 0.09 in 2-D, where one sample's SW₂ scatters by ±30% (it is dominated
+    // by the eight mode masses, a few degrees of freedom): an exact sampler's own ratio there
+    // passes 1.5 for some seeds, so the 2-D bound is 2× (seeds 0, 1: 1.76, 0.92; 16-D: 1.41,
+    // 1.13).
+    for (a, b, bound) in [
+        ("ring8", format!("{root}fkc-broad2d.json"), 2.0),
+        ("gauss16d", format!("{root}fkc-mix16d.json"), 1.5),
     ] {
-        let (fkc, floor) = fkc_product(a, &b, &[]);
-        let (naive, _) = fkc_product(a, &b, &["--naive"]);
-        // The issue asks 1.5× the floor: seed 0 gives 1.25× (2-D) and 1.19× (16-D), seed 1 1.72×
-        // and 1.50× (docs/methods.md); 2× holds across seeds and still separates FKC from the
-        // naive sampler (5–17×).
-        assert!(fkc <= 2.0 * floor, "{a}: FKC SW2 {fkc} vs floor {floor}");
-        assert!(naive > 2.0 * fkc, "{a}: naive {naive} vs FKC {fkc}");
+        for seed in ["0", "1"] {
+            let (fkc, floor) = fkc_product(a, &b, seed, &[]);
+            assert!(
+                fkc <= bound * floor,
+                "{a}, seed {seed}: FKC SW2 {fkc} vs floor {floor}"
+            );
+            if seed == "0" {
+                let (naive, _) = fkc_product(a, &b, seed, &["--naive"]);
+                assert!(naive > 2.0 * fkc, "{a}: naive {naive} vs FKC {fkc}");
+            }
+        }
     }
 }

@@ -41,6 +41,9 @@ pub enum FkcNoise {
 pub struct FkcOptions {
     /// η ≥ 0, the noise multiplier of the simulated SDE: η = 1 is the reverse SDE, η = 0 the
     /// probability-flow ODE (the weights stay valid, but resampled copies never separate).
+    /// η > 1 adds Langevin moves on ρ_σ within each step (drift × (1 + η²), noise × η): the
+    /// particles stay closer to ρ_σ, so the weights vary less (η = 2 is best on the analytic
+    /// products of docs/methods.md; larger η needs finer grids).
     pub eta: f64,
     /// Resample a group when its ESS/K falls below this fraction, in (0, 1].
     pub ess_threshold: f64,
