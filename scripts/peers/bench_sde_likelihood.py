@@ -7,6 +7,13 @@
               dpmpp-2m on both sides shows what the noise adds.
   hutchinson  k-diffusion log_likelihood (one Rademacher probe, dopri5) against
               `scoreflow nll-analytic --hutchinson 1`, gauss16d, 8,192 points, σ ∈ [1e-5, 80].
+  accuracy    the Hutchinson likelihood's solver error at equal probes: each side at each of
+              --accuracy-tols against its own solution at --reference-tol with the same probes
+              (the same torch seed for k-diffusion, the same --seed for scoreflow), so the
+              probes' noise (~1.7 nats here, the same on both sides) cancels and what remains is
+              the ODE solver's error, to compare time at equal accuracy: the two sides apply
+              rtol differently to the log-density accumulator (torchdiffeq: to ℓ; scoreflow: to
+              ℓ/d), so equal tolerances are not equal accuracy.
   exact       flow_matching ODESolver.compute_likelihood(exact_divergence=True, dopri5) at
               atol = rtol = 1e-7 against `scoreflow nll-analytic` (closed-form trace),
               gauss16d, 1,024 points; MAE against the closed-form log-density.
@@ -62,6 +69,8 @@ def main():
     p.add_argument("--exact-tol", type=float, default=1e-7, help="flow_matching's atol = rtol")
     p.add_argument("--ours-exact-tol", type=float, default=1e-7)
     p.add_argument("--exact-points", type=int, default=1024)
+    p.add_argument("--accuracy-tols", default="1e-3,1e-4,1e-5")
+    p.add_argument("--reference-tol", type=float, default=1e-9)
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     tasks = a.tasks.split(",")
@@ -139,6 +148,27 @@ def main():
             nll = np.load(os.path.join(a.out, "nll_h.npy"))
             record(f"scoreflow nll-analytic --hutchinson 1 (tol {tol:g})", r["seconds"], nfe=r["nfe"],
                    mae=float(np.abs(nll - exact_h.numpy()).mean()))
+        if "accuracy" in tasks:
+            def kd_run(tol):
+                torch.manual_seed(rep)
+                t0 = time.perf_counter()
+                ll, info = K.log_likelihood(m16.denoise, xh.clone(), 1e-5, 80.0, atol=tol, rtol=tol)
+                return -ll, time.perf_counter() - t0, info["fevals"]
+
+            def ours_run(tol):
+                out = os.path.join(a.out, "nll_acc.npy")
+                r = ours(a.scoreflow, ["nll-analytic", "--target", "gauss16d", "--points", xh_npy,
+                                       "--out", out, "--hutchinson", "1", "--seed", str(rep),
+                                       "--rtol", str(tol), "--atol", str(tol)])
+                return torch.from_numpy(np.load(out)), r["seconds"], r["nfe"]
+
+            for side, run in [("k-diffusion", kd_run), ("scoreflow", ours_run)]:
+                ref, _, ref_nfe = run(a.reference_tol)
+                for tol in [float(t) for t in a.accuracy_tols.split(",")]:
+                    nll, secs, nfe = run(tol)
+                    record(f"{side} Hutchinson accuracy (tol {tol:g})", secs, nfe=nfe,
+                           solver_mae=(nll - ref).abs().mean().item(),
+                           mae=(nll - exact_h).abs().mean().item(), ref_nfe=ref_nfe)
         if "exact" in tasks:
             tol = a.exact_tol
             solver = ODESolver(velocity_model=Velocity(m16))

@@ -337,3 +337,34 @@ fn failures_are_values() {
         Err(SolveError::InvalidInterval(_))
     ));
 }
+
+/// The adaptive driver's evaluations: a first-same-as-last pair (Dopri5, Tsit5, Bosh3)
+/// evaluates f at the start once, for both its first stage and the starting-step selection
+/// (Hairer, Nørsett & Wanner §II.4, which needs f(t₀, y₀) and one more evaluation), then s − 1
+/// per attempted step; a pair without FSAL (Heun) evaluates f(t₀, y₀) for the selection and s
+/// per attempted step.
+#[test]
+fn adaptive_evaluation_count_reuses_the_first_derivative() {
+    fn count<M: OdeSolver<Array1<f64>>>(solver: M, new_per_step: usize) {
+        let calls = std::cell::Cell::new(0usize);
+        let f = |t: f64, y: &Array1<f64>| {
+            calls.set(calls.get() + 1);
+            field(t, y)
+        };
+        let opts = SolveOptions::adaptive(1e-6, 1e-6);
+        let sol = integrate(&f, &solver, 0.0, T_END, exact(0.0), &opts).unwrap();
+        let attempts = sol.stats.accepted + sol.stats.rejected;
+        assert_eq!(sol.stats.nfe, calls.get(), "{}", solver.name());
+        assert_eq!(
+            calls.get(),
+            2 + new_per_step * attempts,
+            "{}: {} attempts",
+            solver.name(),
+            attempts
+        );
+    }
+    count(Dopri5, 6);
+    count(Tsit5, 6);
+    count(Bosh3, 3);
+    count(Heun, 2);
+}

@@ -355,6 +355,41 @@ fn hutchinson_is_unbiased_with_error_falling_as_inverse_sqrt_k() {
     assert!(gauss > rad, "Gaussian {gauss:e} vs Rademacher {rad:e}");
 }
 
+/// The mixture denoiser's fused D-and-JVPs evaluation (one pass over the components for D
+/// and the K Hessian–vector products) against the trait's defaults (`denoise`, then one
+/// `jvp` per probe), through a whole Hutchinson likelihood: the fields agree to roundoff, so
+/// the adaptive solver takes the same steps and the NLLs agree far below the tolerance.
+#[test]
+fn fused_hutchinson_evaluation_matches_separate_calls() {
+    let gm = GaussianMixture::builtin("gauss16d").unwrap();
+    let x = samples(&gm, 200, 31);
+    let prior = mixture_prior(&gm, SIGMA_MAX);
+    let opts = LikelihoodOptions {
+        rtol: 1e-6,
+        atol: 1e-6,
+        divergence: Divergence::Hutchinson {
+            probes: 3,
+            kind: ProbeKind::Rademacher,
+            seed: 5,
+        },
+        ..exact_options()
+    };
+    let fused = negative_log_likelihood(&MixtureDenoiser::new(&gm), &x, &prior, &opts).unwrap();
+    let separate =
+        negative_log_likelihood(&JvpOnly(MixtureDenoiser::new(&gm)), &x, &prior, &opts).unwrap();
+    assert_eq!(
+        (fused.nfe, fused.steps, fused.rejected),
+        (separate.nfe, separate.steps, separate.rejected)
+    );
+    let worst = fused
+        .nll
+        .iter()
+        .zip(&separate.nll)
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(0.0, f64::max);
+    assert!(worst <= 1e-10, "fused vs separate NLL: {worst:e}");
+}
+
 #[test]
 fn bits_per_dim_of_a_uniform_density() {
     // Uniform p_x on the image [−1, 1 + 1/127.5)^d of the dequantised 8-bit cube [0, 256)^d:

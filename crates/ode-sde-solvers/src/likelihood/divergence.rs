@@ -47,6 +47,19 @@ pub trait DivergenceDenoiser<S>: Denoiser<S> {
         vs.iter().map(|v| self.jvp(x, sigma, v)).collect()
     }
 
+    /// D(x; σ) together with J·vₖ for K directions at the same x: what one field evaluation
+    /// of a Hutchinson likelihood needs (the field (x − D)/σ and the K products of
+    /// [`jacobian_trace_hutchinson`]). The default calls [`Denoiser::denoise`] and
+    /// [`Self::jvps`]; a model whose denoiser and Jacobian share work (an analytic model's
+    /// responsibilities and score, a network's forward pass under forward-mode
+    /// differentiation) overrides it to do that work once.
+    ///
+    /// # Errors
+    /// The model's own failure.
+    fn denoise_and_jvps(&self, x: &S, sigma: f64, vs: &[S]) -> Result<(S, Vec<S>), DenoiseError> {
+        Ok((self.denoise(x, sigma)?, self.jvps(x, sigma, vs)?))
+    }
+
     /// tr ∂D/∂x for each sample, when it is known in closed form (analytic targets, e.g.
     /// d + σ²·Δ ln p_σ by Tweedie's formula D = x + σ²∇ ln p_σ, Efron 2011); `Ok(None)` (the
     /// default) makes [`Divergence::Exact`] fall back to d JVPs.
@@ -152,28 +165,34 @@ pub fn jacobian_trace_hutchinson<S: State>(
     sigma: f64,
     probes: &[S],
 ) -> Result<Vec<f64>, DenoiseError> {
-    let host: Vec<Vec<f64>> = probes.iter().map(State::to_f64_vec).collect();
-    hutchinson_with_host_probes(model, x, sigma, probes, &host)
-}
-
-/// [`jacobian_trace_hutchinson`] with the probes' host copies read once per integration: an
-/// evaluation makes one [`DivergenceDenoiser::jvps`] call for all K probes, reads back only
-/// the K products and reduces vₖᵀ(vₖ − Jvₖ) row by row on the host, allocating nothing per
-/// sample.
-pub(crate) fn hutchinson_with_host_probes<S: State>(
-    model: &dyn DivergenceDenoiser<S>,
-    x: &S,
-    sigma: f64,
-    probes: &[S],
-    host: &[Vec<f64>],
-) -> Result<Vec<f64>, DenoiseError> {
     let (n, d) = x.batch_layout();
     if probes.is_empty() {
         return Ok(vec![f64::NAN; n]);
     }
+    let host: Vec<Vec<f64>> = probes.iter().map(State::to_f64_vec).collect();
+    Ok(hutchinson_from_jvps(
+        &model.jvps(x, sigma, probes)?,
+        &host,
+        (n, d),
+    ))
+}
+
+/// The reduction of [`jacobian_trace_hutchinson`] for products J vₖ already computed (e.g. by
+/// [`DivergenceDenoiser::denoise_and_jvps`]) and the probes' host copies `host`, read once per
+/// integration by the likelihood: d − (1/K) Σₖ vₖᵀ(vₖ − J vₖ) per sample, `shape` = (n, d),
+/// reduced row by row on the host with no allocation per sample; NaN for every sample when
+/// there are no probes.
+pub(crate) fn hutchinson_from_jvps<S: State>(
+    jvs: &[S],
+    host: &[Vec<f64>],
+    (n, d): (usize, usize),
+) -> Vec<f64> {
+    if host.is_empty() {
+        return vec![f64::NAN; n];
+    }
     // Σₖ vₖᵀ(vₖ − J vₖ), per sample.
     let mut quad = vec![0.0; n];
-    for (jv, v_host) in model.jvps(x, sigma, probes)?.iter().zip(host) {
+    for (jv, v_host) in jvs.iter().zip(host) {
         let jv = jv.to_f64_vec();
         for ((q, vr), jr) in quad
             .iter_mut()
@@ -183,8 +202,8 @@ pub(crate) fn hutchinson_with_host_probes<S: State>(
             *q += vr.iter().zip(jr).map(|(a, b)| a * (a - b)).sum::<f64>();
         }
     }
-    let inv = 1.0 / probes.len() as f64;
-    Ok(quad.iter().map(|q| d as f64 - q * inv).collect())
+    let inv = 1.0 / host.len() as f64;
+    quad.iter().map(|q| d as f64 - q * inv).collect()
 }
 
 /// K probe states shaped like `like`, with i.i.d. entries of the given kind. Sample i's entries

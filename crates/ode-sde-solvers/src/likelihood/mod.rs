@@ -211,28 +211,29 @@ pub fn negative_log_likelihood<S: State>(
     let term = |sigma: f64, y: &Augmented<S>| -> Augmented<S> {
         failure.state(y, || {
             nfe.set(nfe.get() + 1);
-            let denoised = model.denoise(&y.x, sigma)?;
-            let inv = 1.0 / sigma;
-            let fx = y.x.clone().lincomb(inv, &[(-inv, &denoised)]);
-            let trace = match options.divergence {
-                Divergence::Exact => match model.trace_jacobian(&y.x, sigma)? {
-                    Some(t) => t,
-                    None => {
-                        jvps.set(jvps.get() + d);
-                        jacobian_trace_by_jvp(model, &y.x, sigma)?
-                    }
-                },
+            let (denoised, trace) = match options.divergence {
+                Divergence::Exact => {
+                    let denoised = model.denoise(&y.x, sigma)?;
+                    let trace = match model.trace_jacobian(&y.x, sigma)? {
+                        Some(t) => t,
+                        None => {
+                            jvps.set(jvps.get() + d);
+                            jacobian_trace_by_jvp(model, &y.x, sigma)?
+                        }
+                    };
+                    (denoised, trace)
+                }
                 Divergence::Hutchinson { .. } => {
                     jvps.set(jvps.get() + probes.len());
-                    divergence::hutchinson_with_host_probes(
-                        model,
-                        &y.x,
-                        sigma,
-                        &probes,
-                        &probes_host,
-                    )?
+                    // D and the K products in one call: an analytic model shares the
+                    // responsibilities and the score between them.
+                    let (denoised, jvs) = model.denoise_and_jvps(&y.x, sigma, &probes)?;
+                    let trace = divergence::hutchinson_from_jvps(&jvs, &probes_host, (n, d));
+                    (denoised, trace)
                 }
             };
+            let inv = 1.0 / sigma;
+            let fx = y.x.clone().lincomb(inv, &[(-inv, &denoised)]);
             if trace.len() != n {
                 return Err(SolveError::InvalidOption {
                     name: "trace_jacobian",

@@ -61,6 +61,10 @@ impl<S: State, M: RungeKutta> OdeSolver<S> for M {
         (k0, nfe)
     }
 
+    fn initial_derivative<'a>(&self, state: &'a Option<S>) -> Option<&'a S> {
+        state.as_ref()
+    }
+
     fn step<T: OdeTerm<S>>(
         &self,
         term: &T,

@@ -223,7 +223,10 @@ fn adaptive<S: State, T: OdeTerm<S>, M: OdeSolver<S>>(
     stats.nfe += init_nfe;
     let mut dt = match pid.dt0 {
         Some(dt0) => dt0,
-        None => initial_step(term, t0, &y, pid, error_order, &mut stats),
+        None => {
+            let f0 = solver.initial_derivative(&state);
+            initial_step(term, t0, &y, f0, pid, error_order, &mut stats)
+        }
     }
     .min(pid.dt_max)
     .min((t1 - t0).abs());
@@ -278,28 +281,38 @@ fn adaptive<S: State, T: OdeTerm<S>, M: OdeSolver<S>>(
     finish(saver, y, t1, stats)
 }
 
-/// Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.4, "Starting step size" (algorithm (a)–(f)).
+/// Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.4, "Starting step size" (algorithm (a)–(f)),
+/// with f(t₀, y₀) taken from `f0` when the solver already has it (as torchdiffeq's
+/// `_select_initial_step` does), else evaluated here.
 fn initial_step<S: State, T: OdeTerm<S>>(
     term: &T,
     t0: f64,
     y0: &S,
+    f0: Option<&S>,
     pid: &PidController,
     error_order: u32,
     stats: &mut Stats,
 ) -> f64 {
-    let f0 = term.vf(t0, y0);
-    stats.nfe += 1;
+    let evaluated;
+    let f0 = match f0 {
+        Some(f0) => f0,
+        None => {
+            stats.nfe += 1;
+            evaluated = term.vf(t0, y0);
+            &evaluated
+        }
+    };
     let d0 = S::error_norm(y0, y0, y0, pid.rtol, pid.atol);
-    let d1 = S::error_norm(&f0, y0, y0, pid.rtol, pid.atol);
+    let d1 = S::error_norm(f0, y0, y0, pid.rtol, pid.atol);
     let h0 = if !(d0 >= 1e-5 && d1 >= 1e-5) {
         1e-6
     } else {
         0.01 * d0 / d1
     };
-    let y1 = y0.clone().add_scaled(h0, &f0);
+    let y1 = y0.clone().add_scaled(h0, f0);
     let f1 = term.vf(t0 + h0, &y1);
     stats.nfe += 1;
-    let d2 = S::error_norm(&f1.add_scaled(-1.0, &f0), y0, y0, pid.rtol, pid.atol) / h0;
+    let d2 = S::error_norm(&f1.add_scaled(-1.0, f0), y0, y0, pid.rtol, pid.atol) / h0;
     let d = d1.max(d2);
     let h1 = if d.is_nan() || d <= 1e-15 {
         (h0 * 1e-3).max(1e-6)

@@ -67,6 +67,14 @@ pub trait OdeSolver<S: State> {
     /// The state before the first step, and the vector-field evaluations it took.
     fn init<T: OdeTerm<S>>(&self, term: &T, t0: f64, y0: &S) -> (Self::SolverState, usize);
 
+    /// f(t₀, y₀) if `state` holds it (a first-same-as-last method's [`Self::init`] computed
+    /// it), so that the adaptive driver's starting-step selection reuses it instead of
+    /// evaluating the field again. The default says it does not.
+    fn initial_derivative<'a>(&self, state: &'a Self::SolverState) -> Option<&'a S> {
+        let _ = state;
+        None
+    }
+
     /// One step from `(t0, y0)` to `t1` (which may be smaller than `t0`: integration backward
     /// in time needs nothing special).
     fn step<T: OdeTerm<S>>(

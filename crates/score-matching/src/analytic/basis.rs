@@ -1,7 +1,7 @@
 //! Every component's eigenbasis stacked into two matrices, so that a batch is projected onto
 //! all K eigenbases with one matrix product and brought back with another.
 
-use ndarray::Array2;
+use ndarray::{Array2, s};
 
 use super::component::{Component, Family, LN_2PI};
 use super::spectrum::Spectrum;
@@ -12,6 +12,12 @@ use super::spectrum::Spectrum;
 /// on the denoiser (CPU time per call, 2026-12-03): 4× and 16× this were no faster at d = 64
 /// and up to 1.8× slower at d = 2 and 16.
 const BLOCK_ENTRIES: usize = 1 << 15;
+
+/// Fewest rows per block. Each product packs the whole stacked basis (Kd × d) again for every
+/// block, so blocks of few rows (Kd large) spend their time packing: at d = 64, K = 8
+/// (56 rows by [`BLOCK_ENTRIES`]) packing took 14 % of a denoiser call, and 128 rows made the
+/// call about 5 % faster (2026-12-03), the working set (about 1 MiB) still within L2.
+const MIN_BLOCK_ROWS: usize = 128;
 
 /// The stacked eigenbases of Σₖ = QₖΛₖQₖᵀ, built once per mixture.
 ///
@@ -26,6 +32,11 @@ pub(crate) struct Basis {
     pub(crate) forward: Array2<f64>,
     /// (Kd + K) × d: row block k is Qₖᵀ, then row Kd + k is μₖᵀ.
     pub(crate) back: Array2<f64>,
+    /// K matrices (d + 1) × d, [Qₖᵀ; μₖᵀ]: component k's rows of `back`, contiguous, for the
+    /// back-projection of only the points where component k matters (`Block::product`).
+    pub(crate) back_per: Vec<Array2<f64>>,
+    /// |μₖ|, which bounds the mean term of a back-projected weight.
+    pub(crate) mean_norm: Vec<f64>,
     /// λₖⱼ at index kd + j.
     pub(crate) eigvals: Vec<f64>,
     /// Qₖᵀμₖ at indices kd..(k + 1)d.
@@ -60,12 +71,27 @@ impl Basis {
             eigvals.extend_from_slice(&comp.eigvals);
             mean_eig.extend_from_slice(&comp.mean_eig);
         }
-        let block_rows = (BLOCK_ENTRIES / (kd + n_comp)).clamp(8, 512) / 8 * 8;
+        let back_per = (0..n_comp)
+            .map(|k| {
+                let mut m = Array2::zeros((dim + 1, dim));
+                m.slice_mut(s![..dim, ..])
+                    .assign(&back.slice(s![k * dim..(k + 1) * dim, ..]));
+                m.row_mut(dim).assign(&back.row(kd + k));
+                m
+            })
+            .collect();
+        let mean_norm = components
+            .iter()
+            .map(|c| c.mean.iter().map(|m| m * m).sum::<f64>().sqrt())
+            .collect();
+        let block_rows = (BLOCK_ENTRIES / (kd + n_comp)).clamp(MIN_BLOCK_ROWS, 512) / 8 * 8;
         Self {
             dim,
             n_comp,
             forward,
             back,
+            back_per,
+            mean_norm,
             eigvals,
             mean_eig,
             log_weights: components.iter().map(|c| c.log_weight).collect(),

@@ -20,10 +20,12 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use rayon::prelude::*;
 
+use super::basis::Basis;
 use super::block::Block;
 use super::component::Family;
 use super::error::MixtureError;
 use super::mixture::GaussianMixture;
+use super::spectrum::Spectrum;
 
 impl GaussianMixture {
     /// This mixture evaluating its `*_batch` methods on `threads` threads (a rayon pool owned
@@ -199,72 +201,102 @@ impl GaussianMixture {
         self.check_batch(xs, out);
         self.check_batch(xs, vs);
         let d = self.dim();
-        let kd = self.n_components() * d;
         let spec = self.basis.spectrum(Family::sigma(sigma));
         let minus_inv_c: Vec<f64> = spec.inv_c.iter().map(|ic| -ic).collect();
         let basis = &self.basis;
-        let init = || {
-            let rows = basis.block_rows;
-            let n_comp = basis.n_comp;
-            (
-                Block::new(basis),
-                Array2::zeros((kd, rows)),
-                Array2::zeros((rows, d)),
-                vec![0.0; n_comp * rows],
-            )
-        };
         self.run_blocks(
             xs.len() / d,
             d,
             out,
-            init,
-            |rows, out, (blk, pvt, g, gv)| {
+            || HvpScratch::new(basis),
+            |rows, out, scratch| {
                 let b = rows.len();
-                let stride = blk.rows;
+                let HvpScratch { blk, pvt, g, gv } = scratch;
                 blk.posterior(basis, &spec, self.rows_view(xs, &rows), false);
-                // (Qₖᵀv)ⱼ for every point, component-major like Zᵀ.
-                let v = self.rows_view(vs, &rows);
-                let mut pvt_b = pvt.slice_mut(s![.., ..b]);
-                general_mat_mul(1.0, &basis.forward.t(), &v.t(), 0.0, &mut pvt_b);
-                let pvt = pvt.as_slice().expect("row-major scratch");
-                let zt = blk.zt.as_slice().expect("row-major scratch");
-                let rt = blk.rt.as_slice().expect("row-major scratch");
-                // gₖ·v = −Σⱼ zₖⱼ (Qₖᵀv)ⱼ / cₖⱼ.
-                for (k, gv_k) in gv.chunks_exact_mut(stride).enumerate() {
-                    gv_k[..b].fill(0.0);
-                    for kj in k * d..(k + 1) * d {
-                        let ic = spec.inv_c[kj];
-                        let span = kj * stride..kj * stride + b;
-                        for ((g, z), p) in
-                            gv_k[..b].iter_mut().zip(&zt[span.clone()]).zip(&pvt[span])
-                        {
-                            *g -= z * p * ic;
-                        }
-                    }
-                }
-                // Wᵀ = rₖ uₖ with uₖ = −((Qₖᵀv) + (gₖ·v) zₖ)/cₖ.
-                let wt = blk.wt.as_slice_mut().expect("row-major scratch");
-                for k in 0..basis.n_comp {
-                    let (r_k, gv_k) = (
-                        &rt[k * stride..k * stride + b],
-                        &gv[k * stride..k * stride + b],
-                    );
-                    for kj in k * d..(k + 1) * d {
-                        let ic = spec.inv_c[kj];
-                        let span = kj * stride..kj * stride + b;
-                        let (z, p) = (&zt[span.clone()], &pvt[span.clone()]);
-                        for (i, w) in wt[span].iter_mut().enumerate() {
-                            *w = -r_k[i] * (p[i] + gv_k[i] * z[i]) * ic;
-                        }
-                    }
-                }
-                let mut out = ArrayViewMut2::from_shape((b, d), out).expect("block of d columns");
-                blk.product(basis, b, false, &mut out);
                 let mut g = g.slice_mut(s![..b, ..]);
                 blk.back_project(basis, b, &minus_inv_c, 0.0, &mut g);
-                for ((mut o, g), v) in out.rows_mut().into_iter().zip(g.rows()).zip(v.rows()) {
-                    let g_dot_v: f64 = g.iter().zip(v).map(|(a, b)| a * b).sum();
-                    o.iter_mut().zip(g).for_each(|(o, g)| *o -= g * g_dot_v);
+                let mut out = ArrayViewMut2::from_shape((b, d), out).expect("block of d columns");
+                let v = self.rows_view(vs, &rows);
+                hvp_block(basis, &spec, blk, (pvt, gv), g.view(), v, &mut out);
+            },
+        );
+    }
+
+    /// [`Self::denoise_batch`] and [`Self::log_prob_hvp_batch`] for P direction batches at
+    /// once, as a Hutchinson likelihood needs them at every field evaluation (Grathwohl et al.
+    /// 2019): n points stored row-major in `xs` (length n·d), P batches of n directions
+    /// `vs[p]` (length n·d each); D(x; σ) into `out_d` and H vₚ into `out_hv[p]`, with
+    /// H = ∇² ln p_σ(x).
+    ///
+    /// One pass over the components serves all of them: the responsibilities and projections
+    /// of x are computed once, the score ḡ = −Σₖ rₖ Qₖ (zₖ/cₖ) is back-projected once and gives
+    /// both the denoiser by Tweedie's formula D = x + σ²ḡ (Efron 2011; equal to
+    /// Σₖ rₖ[μₖ + Qₖ diag(λₖ/cₖ) zₖ] since λₖ/cₖ = 1 − σ²/cₖ and Σₖ rₖ(μₖ + Qₖzₖ) = x) and the
+    /// −ḡ(ḡ·vₚ) term of every product; each direction then costs one projection Qₖᵀvₚ and one
+    /// back-projection. Against separate [`Self::denoise_batch`] and
+    /// [`Self::log_prob_hvp_batch`] calls that is 2 + 2P matrix products instead of 2 + 4P.
+    ///
+    /// # Panics
+    /// If `xs.len()` is not a multiple of d, if `out_d` or any `vs[p]` differs from `xs` in
+    /// length, or if `out_hv` does not hold one slice of that length per direction batch.
+    pub fn denoise_and_hvp_batch(
+        &self,
+        xs: &[f64],
+        sigma: f64,
+        vs: &[&[f64]],
+        out_d: &mut [f64],
+        out_hv: &mut [&mut [f64]],
+    ) {
+        self.check_batch(xs, out_d);
+        assert_eq!(
+            vs.len(),
+            out_hv.len(),
+            "{} direction batches but {} outputs",
+            vs.len(),
+            out_hv.len()
+        );
+        for (v, o) in vs.iter().zip(out_hv.iter()) {
+            self.check_batch(xs, v);
+            self.check_batch(xs, o);
+        }
+        let d = self.dim();
+        let s2 = sigma * sigma;
+        let spec = self.basis.spectrum(Family::sigma(sigma));
+        let minus_inv_c: Vec<f64> = spec.inv_c.iter().map(|ic| -ic).collect();
+        let basis = &self.basis;
+        let mut outs: Vec<&mut [f64]> = Vec::with_capacity(1 + out_hv.len());
+        outs.push(out_d);
+        outs.extend(out_hv.iter_mut().map(|o| &mut **o));
+        self.run_blocks_multi(
+            xs.len() / d,
+            d,
+            outs,
+            || HvpScratch::new(basis),
+            |rows, outs, scratch| {
+                let b = rows.len();
+                let HvpScratch { blk, pvt, g, gv } = scratch;
+                let x = self.rows_view(xs, &rows);
+                blk.posterior(basis, &spec, x, false);
+                let mut g = g.slice_mut(s![..b, ..]);
+                blk.back_project(basis, b, &minus_inv_c, 0.0, &mut g);
+                let (den, hvs) = outs.split_first_mut().expect("the denoiser's output");
+                for ((o, x), g) in den.chunks_exact_mut(d).zip(x.rows()).zip(g.rows()) {
+                    for ((o, x), g) in o.iter_mut().zip(x).zip(g) {
+                        *o = x + s2 * g;
+                    }
+                }
+                for (hv, v) in hvs.iter_mut().zip(vs) {
+                    let v = self.rows_view(v, &rows);
+                    let mut hv = ArrayViewMut2::from_shape((b, d), hv).expect("block rows");
+                    hvp_block(
+                        basis,
+                        &spec,
+                        blk,
+                        (&mut *pvt, &mut *gv),
+                        g.view(),
+                        v,
+                        &mut hv,
+                    );
                 }
             },
         );
@@ -352,6 +384,47 @@ impl GaussianMixture {
         }
     }
 
+    /// [`Self::run_blocks`] for several outputs of `width` entries per row: `kernel(rows,
+    /// outs_rows, scratch)` gets each output's part for the block, in the order of `outs`.
+    fn run_blocks_multi<S, I, F>(
+        &self,
+        n: usize,
+        width: usize,
+        outs: Vec<&mut [f64]>,
+        init: I,
+        kernel: F,
+    ) where
+        I: Fn() -> S + Sync + Send,
+        F: Fn(Range<usize>, &mut [&mut [f64]], &mut S) + Sync + Send,
+    {
+        let rows = self.basis.block_rows;
+        let block = |i: usize| i * rows..((i + 1) * rows).min(n);
+        let mut blocks: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(rows))
+            .map(|_| Vec::with_capacity(outs.len()))
+            .collect();
+        for out in outs {
+            for (parts, chunk) in blocks.iter_mut().zip(out.chunks_mut(rows * width)) {
+                parts.push(chunk);
+            }
+        }
+        match &self.pool {
+            Some(pool) if n > rows => pool.install(|| {
+                blocks
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each_init(&init, |scratch, (i, mut parts)| {
+                        kernel(block(i), &mut parts, scratch)
+                    });
+            }),
+            _ => {
+                let mut scratch = init();
+                for (i, mut parts) in blocks.into_iter().enumerate() {
+                    kernel(block(i), &mut parts, &mut scratch);
+                }
+            }
+        }
+    }
+
     /// Checks a batch `xs` of n rows against a per-row scalar output of length n.
     fn check_rows(&self, xs: &[f64], out: &[f64]) {
         let d = self.dim();
@@ -368,5 +441,81 @@ impl GaussianMixture {
             out.len(),
             xs.len() / d
         );
+    }
+}
+
+/// One block's scratch for the Hessian–vector products: the block, Qₖᵀv component-major
+/// (Kd × rows), the score ḡ (rows × d), and gₖ·v (K × rows).
+struct HvpScratch {
+    blk: Block,
+    pvt: Array2<f64>,
+    g: Array2<f64>,
+    gv: Vec<f64>,
+}
+
+impl HvpScratch {
+    fn new(basis: &Basis) -> Self {
+        let (rows, d, n_comp) = (basis.block_rows, basis.dim, basis.n_comp);
+        Self {
+            blk: Block::new(basis),
+            pvt: Array2::zeros((n_comp * d, rows)),
+            g: Array2::zeros((rows, d)),
+            gv: vec![0.0; n_comp * rows],
+        }
+    }
+}
+
+/// H v for the b points of a block whose posterior is in `blk` and whose score ḡ is `g`:
+/// out = Σₖ rₖ Qₖ uₖ − ḡ(ḡ·v), uₖ = −(Qₖᵀv + (gₖ·v) zₖ)/cₖ, gₖ·v = −Σⱼ zₖⱼ(Qₖᵀv)ⱼ/cₖⱼ
+/// ([`GaussianMixture::log_prob_hvp`]'s derivation). Overwrites `blk`'s weights.
+fn hvp_block(
+    basis: &Basis,
+    spec: &Spectrum,
+    blk: &mut Block,
+    (pvt, gv): (&mut Array2<f64>, &mut Vec<f64>),
+    g: ArrayView2<'_, f64>,
+    v: ArrayView2<'_, f64>,
+    out: &mut ArrayViewMut2<'_, f64>,
+) {
+    let b = v.nrows();
+    let d = basis.dim;
+    let stride = blk.rows;
+    // (Qₖᵀv)ⱼ for every point, component-major like Zᵀ.
+    let mut pvt_b = pvt.slice_mut(s![.., ..b]);
+    general_mat_mul(1.0, &basis.forward.t(), &v.t(), 0.0, &mut pvt_b);
+    let pvt = pvt.as_slice().expect("row-major scratch");
+    let zt = blk.zt.as_slice().expect("row-major scratch");
+    let rt = blk.rt.as_slice().expect("row-major scratch");
+    // gₖ·v = −Σⱼ zₖⱼ (Qₖᵀv)ⱼ / cₖⱼ.
+    for (k, gv_k) in gv.chunks_exact_mut(stride).enumerate() {
+        gv_k[..b].fill(0.0);
+        for kj in k * d..(k + 1) * d {
+            let ic = spec.inv_c[kj];
+            let span = kj * stride..kj * stride + b;
+            for ((g, z), p) in gv_k[..b].iter_mut().zip(&zt[span.clone()]).zip(&pvt[span]) {
+                *g -= z * p * ic;
+            }
+        }
+    }
+    // Wᵀ = rₖ uₖ with uₖ = −((Qₖᵀv) + (gₖ·v) zₖ)/cₖ.
+    let wt = blk.wt.as_slice_mut().expect("row-major scratch");
+    for k in 0..basis.n_comp {
+        let (r_k, gv_k) = (
+            &rt[k * stride..k * stride + b],
+            &gv[k * stride..k * stride + b],
+        );
+        for kj in k * d..(k + 1) * d {
+            let ic = spec.inv_c[kj];
+            let span = kj * stride..kj * stride + b;
+            let (z, p) = (&zt[span.clone()], &pvt[span.clone()]);
+            for (i, w) in wt[span].iter_mut().enumerate() {
+                *w = -r_k[i] * (p[i] + gv_k[i] * z[i]) * ic;
+            }
+        }
+    }
+    blk.product(basis, b, false, out);
+    for ((mut o, g), v) in out.rows_mut().into_iter().zip(g.rows()).zip(v.rows()) {
+        let g_dot_v: f64 = g.iter().zip(v).map(|(a, b)| a * b).sum();
+        o.iter_mut().zip(g).for_each(|(o, g)| *o -= g * g_dot_v);
     }
 }
