@@ -93,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ("euler", 40),
                 ("dpmpp-2m", 20),
                 ("dpmpp-2m-sde", 40),
+                ("auto", 10),
             ],
         ),
         (
@@ -102,6 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ("fm-euler", 40),
                 ("fm-rk4", 5),
                 ("heun", 20),
+                ("fm-auto", 10),
             ],
         ),
     ] {
