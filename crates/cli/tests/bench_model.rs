@@ -142,3 +142,43 @@ fn check_diffusers_reproduces_the_fixture() {
         .unwrap();
     one_line_error(&strict);
 }
+
+/// `bench-train` alternates rounds of bare and loop steps: one JSON line with one overhead per
+/// round, whose median is the reported overhead; zero rounds is a one-line error.
+#[test]
+fn bench_train_reports_the_median_of_its_rounds() {
+    let bench_train = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scoreflow"))
+            .arg("bench-train")
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    let err = one_line_error(&bench_train(&["--rounds", "0"]));
+    assert!(err.contains("rounds"), "{err}");
+    let out = bench_train(&[
+        "--network",
+        "mlp-2d",
+        "--batch",
+        "64",
+        "--steps",
+        "3",
+        "--rounds",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut per_round: Vec<f64> = json["overhead_per_round"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(per_round.len(), 3);
+    per_round.sort_by(f64::total_cmp);
+    assert_eq!(json["overhead"].as_f64().unwrap(), per_round[1]);
+}
