@@ -27,6 +27,7 @@ mod grids;
 mod numerics;
 mod schedule;
 mod schedules;
+pub mod simd;
 mod validate;
 
 pub use config::ScheduleConfig;

@@ -4,103 +4,12 @@
 //! split into row blocks on rayon's threads when the matrix is large.
 
 use rayon::prelude::*;
+use scoreflow_noise_schedules::multiversion;
+use scoreflow_noise_schedules::simd::exp;
 
 /// Below this many matrix entries one thread does the work: a rayon fork costs more than a
 /// pass over a matrix that fits in L2.
 pub(crate) const PARALLEL_MIN: usize = 1 << 17;
-
-/// `ln 2` split so that `n·LN2_HI` is exact for |n| < 2¹¹ (fdlibm's constants).
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-/// 1.5·2⁵²: adding it rounds a double of magnitude < 2⁵¹ to an integer, which then sits in the
-/// low mantissa bits.
-const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
-
-/// `eˣ` to about 1 ulp for x ∈ [−708, 709], 0 below (where eˣ would be subnormal: every use here
-/// is a kernel entry whose plan weight is then below 1e-200 of the largest), +∞ above. Cody–Waite
-/// reduction x = n·ln 2 + r, |r| ≤ ln 2 / 2, the degree-13 Taylor polynomial of eʳ (truncation
-/// r¹⁴/14! < 5e-18, evaluated by Estrin's scheme) and 2ⁿ built in the exponent bits — integer
-/// operations only, so the loop vectorises where `f64::exp` (a libm call) would not.
-#[inline(always)]
-pub(crate) fn exp(x: f64) -> f64 {
-    let underflow = x < -708.0;
-    let overflow = x > 709.0;
-    let x = x.clamp(-708.0, 709.0);
-    let t = x * std::f64::consts::LOG2_E + ROUND_MAGIC;
-    let n = t - ROUND_MAGIC;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    // Estrin's scheme: the same polynomial in a tree of depth 4 instead of a chain of 13
-    // dependent multiply-adds, so that consecutive lanes' latencies overlap.
-    let f = &INV_FACTORIAL;
-    let (r2, r4) = (r * r, r * r * (r * r));
-    let r8 = r4 * r4;
-    let s0 = (1.0 + r) + r2 * (f[2] + f[3] * r);
-    let s1 = (f[4] + f[5] * r) + r2 * (f[6] + f[7] * r);
-    let s2 = (f[8] + f[9] * r) + r2 * (f[10] + f[11] * r);
-    let s3 = f[12] + (1.0 / 6_227_020_800.0) * r;
-    let p = (s0 + r4 * s1) + r8 * (s2 + r4 * s3);
-    // t's low mantissa bits hold n + 2⁵¹ (two's complement offset by the magic's mantissa).
-    let bits = t
-        .to_bits()
-        .wrapping_sub(ROUND_MAGIC.to_bits())
-        .wrapping_add(1023)
-        << 52;
-    let v = p * f64::from_bits(bits);
-    if underflow {
-        0.0
-    } else if overflow {
-        f64::INFINITY
-    } else {
-        v
-    }
-}
-
-/// 1/k! for k = 0…12.
-const INV_FACTORIAL: [f64; 13] = [
-    1.0,
-    1.0,
-    1.0 / 2.0,
-    1.0 / 6.0,
-    1.0 / 24.0,
-    1.0 / 120.0,
-    1.0 / 720.0,
-    1.0 / 5_040.0,
-    1.0 / 40_320.0,
-    1.0 / 362_880.0,
-    1.0 / 3_628_800.0,
-    1.0 / 39_916_800.0,
-    1.0 / 479_001_600.0,
-];
-
-/// Compiles `$serial` again with wider vector units and calls the widest the CPU has.
-macro_rules! multiversion {
-    (fn $name:ident($($arg:ident: $ty:ty),*) => $serial:ident) => {
-        fn $name($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) {
-                    $serial($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) {
-                    $serial($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has the features the function was compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $serial($($arg),*)
-        }
-    };
-}
 
 /// Σ_j a_j b_j with 16 independent partial sums, so that the loop vectorises (a single
 /// accumulator would serialise on the floating-point add).
@@ -315,39 +224,9 @@ fn max_serial(c: &[f64]) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
-/// Compiles `$serial` (returning f64) again with wider vector units and calls the widest.
-macro_rules! multiversion_f64 {
-    (fn $name:ident($($arg:ident: $ty:ty),*) => $serial:ident) => {
-        fn $name($($arg: $ty),*) -> f64 {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) -> f64 {
-                    $serial($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) -> f64 {
-                    $serial($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has the features the function was compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $serial($($arg),*)
-        }
-    };
-}
-
-multiversion_f64!(fn max_entry_chunk(c: &[f64]) => max_serial);
-multiversion_f64!(fn finish_chunk(k: &mut [f64], cost: &[f64], u: &[f64], v: &[f64], rows: &mut [f64], cols: &mut [f64]) => finish_serial);
-multiversion_f64!(fn sweep_chunk(k: &[f64], v: &[f64], a: &[f64], u: &mut [f64], col: &mut [f64], omega: f64) => sweep_serial);
+multiversion!(fn max_entry_chunk(c: &[f64]) -> f64 => max_serial);
+multiversion!(fn finish_chunk(k: &mut [f64], cost: &[f64], u: &[f64], v: &[f64], rows: &mut [f64], cols: &mut [f64]) -> f64 => finish_serial);
+multiversion!(fn sweep_chunk(k: &[f64], v: &[f64], a: &[f64], u: &mut [f64], col: &mut [f64], omega: f64) -> f64 => sweep_serial);
 multiversion!(fn gibbs_chunk(cost: &[f64], f: &[f64], g: &[f64], inv_eps: f64, out: &mut [f64]) => gibbs_serial);
 multiversion!(fn c_transform_chunk(cost: &[f64], f: &mut [f64], g: &mut [f64]) => c_transform_serial);
 
@@ -479,22 +358,6 @@ pub(crate) fn c_transforms(cost: &[f64], f: &mut [f64], g: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exp_matches_libm_to_a_few_ulp() {
-        let mut worst = 0.0f64;
-        let mut x = -708.0;
-        while x <= 709.0 {
-            let (got, want) = (exp(x), x.exp());
-            worst = worst.max(((got - want) / want).abs());
-            x += 0.013_7;
-        }
-        assert!(worst < 1e-15, "worst relative error {worst:e}");
-        assert_eq!(exp(-708.5), 0.0);
-        assert_eq!(exp(-1e300), 0.0);
-        assert_eq!(exp(710.0), f64::INFINITY);
-        assert_eq!(exp(0.0), 1.0);
-    }
 
     /// The fused passes against plain loops, on one thread and on row blocks (the larger size).
     #[test]

@@ -9,8 +9,9 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
 use super::basis::Basis;
-use super::simd::{exp, multiversion};
 use super::spectrum::Spectrum;
+use scoreflow_noise_schedules::multiversion;
+use scoreflow_noise_schedules::simd::exp;
 
 /// A term rₖ·[Qₖ wₖ + mₖ μₖ] of a back-projection is left out when a bound on its norm is at
 /// most this fraction of the sum of all the terms' bounds for the same point. The sum is what

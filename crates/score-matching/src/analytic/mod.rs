@@ -47,7 +47,6 @@ pub(crate) mod linalg;
 mod mixture;
 mod product;
 mod sample;
-mod simd;
 mod spectrum;
 mod tempered;
 

@@ -1,10 +1,7 @@
-//! A vectorisable eˣ and run-time selection of wider vector units for the batched kernels.
-//!
-//! The workspace builds for baseline x86-64 (SSE2), where the compiler vectorises two f64 lanes
-//! and has no FMA; `multiversion!` compiles a loop again for AVX-512 and AVX2+FMA and calls the
-//! widest the CPU has. `f64::exp` is a libm call, which no loop around it can vectorise, so the
-//! softmax uses [`exp`] instead. Both follow `scoreflow_flow_matching::coupling::kernels`
-//! (Sinkhorn's Gibbs kernel), which has the same needs in a crate this one cannot depend on.
+//! Low-level numerics shared by the crates above (the mixture oracle of score-matching, the
+//! Sinkhorn kernels of flow-matching): a vectorisable eˣ and run-time selection of wider vector
+//! units ([`multiversion!`](crate::multiversion)). This crate is their one common dependency;
+//! nothing here knows about schedules.
 
 /// `ln 2` split so that `n·LN2_HI` is exact for |n| < 2¹¹ (fdlibm's constants).
 const LN2_HI: f64 = 6.931_471_803_691_238e-1;
@@ -30,14 +27,14 @@ const INV_FACTORIAL: [f64; 13] = [
     1.0 / 479_001_600.0,
 ];
 
-/// eˣ to about 1 ulp for x ∈ [−708, 709], 0 below, +∞ above. Cody–Waite reduction
-/// x = n·ln 2 + r, |r| ≤ ln 2 / 2, the degree-13 Taylor polynomial of eʳ (truncation
-/// r¹⁴/14! < 5e-18, evaluated by Estrin's scheme) and 2ⁿ built in the exponent bits: integer
-/// and floating-point operations only, so a loop calling it vectorises. Here x = ℓₖ − maxⱼ ℓⱼ
-/// is a log responsibility ratio; below −708 (e⁻⁷⁰⁸ ≈ 3e-308) a component's weight is below
-/// any roundoff of the others', and 0 changes no sum.
+/// eˣ to about 1 ulp for x ∈ [−708, 709], 0 below (where eˣ would be subnormal), +∞ above.
+/// Cody–Waite reduction x = n·ln 2 + r, |r| ≤ ln 2 / 2, the degree-13 Taylor polynomial of eʳ
+/// (truncation r¹⁴/14! < 5e-18, evaluated by Estrin's scheme) and 2ⁿ built in the exponent bits:
+/// integer and floating-point operations only, so a loop calling it vectorises where `f64::exp`
+/// (a libm call) would not. The callers' arguments are log-ratios to a maximum (a mixture's log
+/// responsibilities, Sinkhorn's Gibbs kernel), for which 0 below −708 changes no sum.
 #[inline(always)]
-pub(crate) fn exp(x: f64) -> f64 {
+pub fn exp(x: f64) -> f64 {
     let underflow = x < -708.0;
     let overflow = x > 709.0;
     let x = x.clamp(-708.0, 709.0);
@@ -68,20 +65,23 @@ pub(crate) fn exp(x: f64) -> f64 {
     }
 }
 
-/// `fn $name(args)` calling `$serial(args)` compiled for AVX-512, else AVX2+FMA, else the
-/// baseline, whichever the CPU has (checked at run time; the checks are cached by std).
+/// `[vis] fn $name(args) [-> T]` calling `$serial(args)` compiled for AVX-512, else AVX2+FMA,
+/// else the baseline x86-64 (SSE2) the workspace builds for, whichever the CPU has (checked at
+/// run time; std caches the checks). The loops of `$serial` are thereby vectorised 8 or 4 f64
+/// lanes wide with FMA instead of 2.
+#[macro_export]
 macro_rules! multiversion {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) => $serial:ident) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $serial:ident) => {
         $(#[$doc])*
-        pub(crate) fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) {
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
                     $serial($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) {
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
                     $serial($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
@@ -99,8 +99,6 @@ macro_rules! multiversion {
         }
     };
 }
-
-pub(crate) use multiversion;
 
 #[cfg(test)]
 mod tests {
