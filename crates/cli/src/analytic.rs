@@ -45,17 +45,7 @@ impl GridChoice {
             "logsnr" => Ok(Self::LogSnr),
             "condot" => Ok(Self::CondOt),
             "condot-zero" => Ok(Self::CondOtToZero),
-            path if path.ends_with(".json") => {
-                let file = |message: String| CliError::File {
-                    path: path.into(),
-                    message,
-                };
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| file(format!("cannot read the grid file: {e}")))?;
-                let grid: SigmaGrid = serde_json::from_str(&text)
-                    .map_err(|e| file(format!("not a valid σ grid: {e}")))?;
-                Ok(Self::File(grid))
-            }
+            path if path.ends_with(".json") => Ok(Self::File(read_grid_file(path)?)),
             other => Err(CliError::Argument {
                 name: "grid",
                 message: format!(
@@ -64,6 +54,21 @@ impl GridChoice {
             }),
         }
     }
+}
+
+/// A JSON array of σ values (strictly decreasing, finite, positive but for a final 0), as
+/// `--grid FILE.json` and `scoreflow calibrate-grid` write it.
+///
+/// # Errors
+/// An unreadable file or an invalid grid, in one line naming the file.
+pub fn read_grid_file(path: &str) -> Result<SigmaGrid, CliError> {
+    let file = |message: String| CliError::File {
+        path: path.into(),
+        message,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| file(format!("cannot read the grid file: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| file(format!("not a valid σ grid: {e}")))
 }
 
 /// How to sample: the grid and the sampler's options.

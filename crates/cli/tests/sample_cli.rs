@@ -322,6 +322,9 @@ fn the_json_line_reports_the_samplers_network_evaluations() {
         (&edm, "dpmpp-2m", steps),
         (&edm, "euler-ancestral", steps),
         (&edm, "dpmpp-2m-sde", steps),
+        (&edm, "auto", steps),
+        (&cfm, "auto", steps),
+        (&cfm, "fm-auto", steps),
         (&cfm, "fm-euler", steps),
         (&cfm, "fm-midpoint", 2 * steps),
         (&cfm, "fm-rk4", 4 * steps),
@@ -355,5 +358,65 @@ fn the_json_line_reports_the_samplers_network_evaluations() {
         );
         assert!(json["seconds"].as_f64().unwrap() >= 0.0);
         assert_eq!(x.dim(), (3, 2));
+    }
+}
+
+/// `--grid FILE.json` is used exactly as given: the file holding the Karras grid's values gives
+/// the `--grid karras` samples bit for bit; a length that disagrees with `--steps`, or a grid
+/// file given to `auto` (which brings its own), is one line and writes nothing.
+#[test]
+fn a_grid_file_is_used_exactly() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let edm = train(root, "edm", "edm");
+    let common = ["--sampler", "dpmpp-2m", "--steps", "6", "--n", "8"];
+    let (_, karras) = sample(
+        &edm,
+        &root.join("k.npy"),
+        &[&common[..], &["--grid", "karras"]].concat(),
+    );
+    // The model's default range (edm: σ ∈ [0.002, 80]) and ρ = 7, as `--grid karras` uses them.
+    let grid = scoreflow_noise_schedules::SigmaGrid::karras(6, 0.002, 80.0, 7.0).unwrap();
+    let file = root.join("grid.json");
+    fs::write(&file, serde_json::to_string(&grid).unwrap()).unwrap();
+    let (_, from_file) = sample(
+        &edm,
+        &root.join("f.npy"),
+        &[&common[..], &["--grid", path(&file)]].concat(),
+    );
+    assert_eq!(bits(&karras), bits(&from_file));
+    for args in [
+        vec![
+            "--sampler",
+            "dpmpp-2m",
+            "--steps",
+            "5",
+            "--n",
+            "8",
+            "--grid",
+            path(&file),
+        ],
+        vec![
+            "--sampler",
+            "auto",
+            "--steps",
+            "6",
+            "--n",
+            "8",
+            "--grid",
+            path(&file),
+        ],
+    ] {
+        let out = root.join("bad.npy");
+        let result = Command::new(env!("CARGO_BIN_EXE_scoreflow"))
+            .args(["sample", "--checkpoint", path(&edm), "--out", path(&out)])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!result.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("grid"), "{err}");
+        assert!(!out.exists());
     }
 }

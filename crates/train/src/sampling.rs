@@ -23,7 +23,7 @@ use crate::guidance::{Guidance, GuidedNetDenoiser, guided_velocity};
 use crate::model::Network;
 
 /// The σ grid of a σ-space sampler.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum GridKind {
     /// Karras et al. 2022's ρ-spaced grid.
     Karras {
@@ -34,6 +34,9 @@ pub enum GridKind {
     LogSnr,
     /// Uniform in the model's own time t (DDIM/score_sde style).
     Uniform,
+    /// An explicit grid (σ̃ of the α = 1 process), used exactly as given: its length must match
+    /// the request's steps, and σ_min / σ_max do not apply.
+    Explicit(SigmaGrid),
 }
 
 /// How to sample.
@@ -116,10 +119,27 @@ pub fn sigma_grid(view: &ModelView, request: &SampleRequest) -> Result<SigmaGrid
         .rsplit_once(EXTRAPOLATED_END_SUFFIX)
         .map_or(request.sampler.as_str(), |(base, _)| base);
     if find(base).is_some_and(|info| info.grid == GridRecipe::Auto) {
+        if matches!(request.grid, GridKind::Explicit(_)) {
+            return Err(TrainError::Sampling(format!(
+                "{} brings its own grid; give the grid file to exp-2-lambda instead",
+                request.sampler
+            )));
+        }
         return auto_grid(request.steps, sigma_min, sigma_max).map_err(|e| bad(&e));
     }
-    match request.grid {
-        GridKind::Karras { rho } => {
+    match &request.grid {
+        GridKind::Explicit(grid) => {
+            if grid.len() != request.steps + 1 {
+                return Err(TrainError::Sampling(format!(
+                    "the grid has {} values, i.e. {} steps, but {} steps were asked for",
+                    grid.len(),
+                    grid.len() - 1,
+                    request.steps
+                )));
+            }
+            Ok(grid.clone())
+        }
+        &GridKind::Karras { rho } => {
             SigmaGrid::karras(request.steps, sigma_min, sigma_max, rho).map_err(|e| bad(&e))
         }
         GridKind::LogSnr => {

@@ -71,7 +71,7 @@ pub struct Args {
     /// Seed of the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// σ grid: karras, logsnr or uniform.
+    /// σ grid: karras, logsnr, uniform or a .json file of σ̃ values.
     #[arg(long, default_value = "karras")]
     grid: String,
     /// Smallest positive σ̃ of the grid (default: the model's).

@@ -39,7 +39,8 @@ pub struct Args {
     /// (n, d) float64 standard normals to start from instead of the seeded ones.
     #[arg(long)]
     noise: Option<PathBuf>,
-    /// σ grid: karras, logsnr or uniform (in the model's time).
+    /// σ grid: karras, logsnr, uniform (in the model's time) or a .json file of σ̃ values (used
+    /// exactly as given; `auto` brings its own grid).
     #[arg(long, default_value = "karras")]
     grid: String,
     /// Smallest positive σ̃ of the grid (default: the model's).
@@ -132,15 +133,19 @@ pub struct GuidanceArgs {
     guidance_interval: Option<String>,
 }
 
-/// The σ grid a `--grid` name asks for.
+/// The σ grid a `--grid` value asks for: `karras`, `logsnr`, `uniform`, or a `.json` file holding
+/// a decreasing array of σ̃ values (validated on load, used exactly as given).
 pub fn grid_kind(name: &str, rho: f64) -> Result<GridKind, CliError> {
     match name {
         "karras" => Ok(GridKind::Karras { rho }),
         "logsnr" => Ok(GridKind::LogSnr),
         "uniform" => Ok(GridKind::Uniform),
+        path if path.ends_with(".json") => {
+            Ok(GridKind::Explicit(crate::analytic::read_grid_file(path)?))
+        }
         other => Err(CliError::Argument {
             name: "grid",
-            message: format!("'{other}' (expected karras, logsnr or uniform)"),
+            message: format!("'{other}' (expected karras, logsnr, uniform or a .json grid file)"),
         }),
     }
 }
