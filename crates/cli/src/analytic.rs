@@ -9,6 +9,7 @@ use scoreflow_ode_sde_solvers::brownian::sample_seeds;
 use scoreflow_ode_sde_solvers::samplers::{
     BrownianTreeNoise, EXTRAPOLATED_END_SUFFIX, GaussianNoise, GridRecipe, NoiseSampler,
     NoiseSource, SAMPLER_NAMES, SAMPLERS, SampleContext, SamplerOptions, auto_grid, by_name, find,
+    find_base,
 };
 use scoreflow_ode_sde_solvers::{CountingDenoiser, Denoiser};
 use scoreflow_score_matching::analytic::GaussianMixture;
@@ -142,12 +143,7 @@ pub fn sigma_grid(spec: &RunSpec) -> Result<SigmaGrid, CliError> {
         });
     }
     let (n, lo, hi) = (spec.steps, spec.sigma_min, spec.sigma_max);
-    // `auto+x2` (an extrapolated end around auto) keeps auto's grid.
-    let base = spec
-        .sampler
-        .rsplit_once(EXTRAPOLATED_END_SUFFIX)
-        .map_or(spec.sampler.as_str(), |(base, _)| base);
-    if find(base).is_some_and(|info| info.grid == GridRecipe::Auto) {
+    if find_base(&spec.sampler).is_some_and(|info| info.grid == GridRecipe::Auto) {
         if matches!(spec.grid, GridChoice::File(_)) {
             return Err(CliError::Argument {
                 name: "grid",
@@ -190,7 +186,7 @@ pub fn adopt_grid_file(spec: &mut RunSpec, steps_given: Option<usize>) -> Result
     }
     spec.steps = steps;
     spec.sigma_max = s[0];
-    spec.sigma_min = s.iter().rev().copied().find(|&v| v > 0.0).unwrap_or(s[0]);
+    spec.sigma_min = grid.last_positive();
     Ok(())
 }
 

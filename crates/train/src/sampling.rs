@@ -11,8 +11,8 @@ use scoreflow_flow_matching::sampling::{FlowSolver, sample_flow};
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
 use scoreflow_ode_sde_solvers::samplers::{
-    BrownianTreeNoise, EXTRAPOLATED_END_SUFFIX, GaussianNoise, GridRecipe, NoiseSampler,
-    SampleContext, SamplerOptions, auto_grid, by_name, find,
+    BrownianTreeNoise, GaussianNoise, GridRecipe, NoiseSampler, SampleContext, SamplerOptions,
+    auto_grid, by_name, find, find_base,
 };
 use scoreflow_ode_sde_solvers::{CountingDenoiser, DenoiseError, Denoiser, ErrorStash};
 use scoreflow_score_matching::loss::Prediction;
@@ -114,11 +114,7 @@ pub fn sigma_grid(view: &ModelView, request: &SampleRequest) -> Result<SigmaGrid
         return Err(TrainError::Sampling("steps must be at least 1".into()));
     }
     // `auto` (and `auto+x<m>`) brings its own grid: uniform in CondOT time to σ = 0.
-    let base = request
-        .sampler
-        .rsplit_once(EXTRAPOLATED_END_SUFFIX)
-        .map_or(request.sampler.as_str(), |(base, _)| base);
-    if find(base).is_some_and(|info| info.grid == GridRecipe::Auto) {
+    if find_base(&request.sampler).is_some_and(|info| info.grid == GridRecipe::Auto) {
         if matches!(request.grid, GridKind::Explicit(_)) {
             return Err(TrainError::Sampling(format!(
                 "{} brings its own grid; give the grid file to exp-2-lambda instead",
@@ -182,7 +178,7 @@ pub fn standard_normals(seed: u64, n: usize, numel: usize) -> Vec<f64> {
 
 /// Whether k-diffusion draws this sampler's noise from a Brownian tree by default.
 fn uses_brownian_tree(name: &str) -> bool {
-    scoreflow_ode_sde_solvers::samplers::find(name).is_some_and(|info| {
+    find(name).is_some_and(|info| {
         info.noise == scoreflow_ode_sde_solvers::samplers::NoiseSource::BrownianTree
     })
 }

@@ -344,11 +344,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
     // A grid file fixes σ_max and σ_min (checked against --steps per row by adopt_grid_file).
     let (sigma_max, sigma_min) = match &grid {
-        GridChoice::File(g) => {
-            let s = g.as_slice();
-            let last = s.iter().rev().copied().find(|&v| v > 0.0).unwrap_or(s[0]);
-            (s[0], last)
-        }
+        GridChoice::File(g) => (g.as_slice()[0], g.last_positive()),
         _ => (args.sigma_max, args.sigma_min),
     };
     if let Some(sigma_skip) = args.teleport {

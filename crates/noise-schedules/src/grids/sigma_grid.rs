@@ -174,6 +174,12 @@ impl SigmaGrid {
         self.0.last() == Some(&0.0)
     }
 
+    /// The smallest positive value: the last, or the one before a final 0 (σ_min of the grid).
+    pub fn last_positive(&self) -> f64 {
+        let s = &self.0;
+        s[s.len() - 1 - usize::from(self.ends_at_zero())]
+    }
+
     /// The values, consuming the grid.
     pub fn into_vec(self) -> Vec<f64> {
         self.0

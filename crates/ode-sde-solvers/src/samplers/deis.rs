@@ -1,10 +1,9 @@
 //! DEIS-tAB: Adams–Bashforth in σ with the Lagrange interpolation done in VP time t.
 
-use std::collections::VecDeque;
-
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, to_d};
+use super::adams::adams_bashforth_in_sigma;
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -179,7 +178,7 @@ impl<S: State> Sampler<S> for Deis {
     fn sample(
         &self,
         model: &dyn Denoiser<S>,
-        mut x: S,
+        x: S,
         sigmas: &SigmaGrid,
         ctx: &mut SampleContext<'_, S>,
     ) -> Result<S, SolveError> {
@@ -191,26 +190,11 @@ impl<S: State> Sampler<S> for Deis {
             });
         }
         let s = sigmas.as_slice();
-        let positive_steps = if sigmas.ends_at_zero() {
-            s.len() - 2
-        } else {
-            s.len() - 1
-        };
-        let coeffs: Vec<Vec<f64>> = (0..positive_steps)
+        // The step to σ = 0 returns D (diff-sampler's `denoise_to_zero`).
+        let ab_steps = s.len() - 1 - usize::from(sigmas.ends_at_zero());
+        let coeffs: Vec<Vec<f64>> = (0..ab_steps)
             .map(|i| Self::coefficients(s, i, (i + 1).min(self.order)))
             .collect();
-        // eps[0] is the newest, εᵢ = (xᵢ − Dᵢ)/σᵢ.
-        let mut eps: VecDeque<S> = VecDeque::with_capacity(self.order + 1);
-        for (i, c) in coeffs.iter().enumerate() {
-            let denoised = ctx.denoise(model, &x, i, s[i])?;
-            eps.push_front(to_d(&x, s[i], &denoised));
-            eps.truncate(self.order);
-            let terms: Vec<(f64, &S)> = c.iter().copied().zip(eps.iter()).collect();
-            x = x.lincomb(1.0, &terms);
-        }
-        if sigmas.ends_at_zero() {
-            return ctx.denoise(model, &x, positive_steps, s[positive_steps]);
-        }
-        Ok(x)
+        adams_bashforth_in_sigma(model, x, s, &coeffs, false, ctx)
     }
 }

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use scoreflow_noise_schedules::SigmaGrid;
 
+use super::adams::lagrange_integrals;
 use super::extrapolated_end::{Extrapolation, combine};
 use super::{SampleContext, Sampler};
 use crate::SolveError;
@@ -245,11 +246,14 @@ impl ExpMultistep {
                 .copied()
                 .zip(outputs.iter())
                 .collect();
-            let next = w.clone().lincomb(predictor.ratio, &terms);
-            if self.corrector {
+            // The corrector redoes this step from w once the next output is known: keep w then.
+            w = if self.corrector {
+                let next = w.clone().lincomb(predictor.ratio, &terms);
                 previous = Some(w);
-            }
-            w = next;
+                next
+            } else {
+                w.lincomb(predictor.ratio, &terms)
+            };
         }
         if !to_infinity {
             return Ok(w);
@@ -296,30 +300,6 @@ fn check_nodes(v: &[f64], scale: &[f64]) -> Result<(), SolveError> {
         }
     }
     Ok(())
-}
-
-/// ∫ℓⱼ dμ for the Lagrange basis ℓⱼ of `nodes` (ℓⱼ(θₖ) = δⱼₖ), given the moments
-/// μₘ = ∫θᵐ dμ, m < `nodes.len()`: ℓⱼ is expanded in monomials and integrated term by term.
-fn lagrange_integrals(nodes: &[f64], moments: &[f64]) -> Vec<f64> {
-    (0..nodes.len())
-        .map(|j| {
-            let mut poly = vec![1.0];
-            let mut denom = 1.0;
-            for (k, &a) in nodes.iter().enumerate() {
-                if k == j {
-                    continue;
-                }
-                let mut next = vec![0.0; poly.len() + 1];
-                for (m, &c) in poly.iter().enumerate() {
-                    next[m + 1] += c;
-                    next[m] -= a * c;
-                }
-                poly = next;
-                denom *= nodes[j] - a;
-            }
-            poly.iter().zip(moments).map(|(c, mu)| c * mu).sum::<f64>() / denom
-        })
-        .collect()
 }
 
 /// Eₘ(h) = ∫₀¹θᵐe^{−h(1−θ)} dθ = m!·φₘ₊₁(−h) for m < `count`, h > 0.

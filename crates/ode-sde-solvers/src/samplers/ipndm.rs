@@ -1,10 +1,9 @@
 //! iPNDM: fixed-coefficient Adams–Bashforth steps in σ with lower-order warm-up.
 
-use std::collections::VecDeque;
-
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, to_d};
+use super::adams::adams_bashforth_in_sigma;
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -105,7 +104,7 @@ impl<S: State> Sampler<S> for Ipndm {
     fn sample(
         &self,
         model: &dyn Denoiser<S>,
-        mut x: S,
+        x: S,
         sigmas: &SigmaGrid,
         ctx: &mut SampleContext<'_, S>,
     ) -> Result<S, SolveError> {
@@ -117,8 +116,9 @@ impl<S: State> Sampler<S> for Ipndm {
             });
         }
         let s = sigmas.as_slice();
-        let steps = s.len() - 1;
-        let coeffs: Vec<Vec<f64>> = (0..steps)
+        // The step to σ = 0 returns D, as in diff-sampler (`denoise_to_zero`).
+        let ab_steps = s.len() - 1 - usize::from(sigmas.ends_at_zero());
+        let coeffs: Vec<Vec<f64>> = (0..ab_steps)
             .map(|i| {
                 let h = s[i + 1] - s[i];
                 AB_WEIGHTS[(i + 1).min(self.order) - 1]
@@ -127,24 +127,6 @@ impl<S: State> Sampler<S> for Ipndm {
                     .collect()
             })
             .collect();
-        // ds[0] is the newest derivative, dᵢ.
-        let mut ds: VecDeque<S> = VecDeque::with_capacity(self.order + 1);
-        for (i, c) in coeffs.iter().enumerate() {
-            if s[i + 1] == 0.0 {
-                return ctx.denoise(model, &x, i, s[i]);
-            }
-            let d = if self.afs && i == 0 {
-                // D̂ = 0: d₀ = (x₀ − 0)/σ₀.
-                x.clone().scale(1.0 / s[0])
-            } else {
-                let denoised = ctx.denoise(model, &x, i, s[i])?;
-                to_d(&x, s[i], &denoised)
-            };
-            ds.push_front(d);
-            ds.truncate(self.order);
-            let terms: Vec<(f64, &S)> = c.iter().copied().zip(ds.iter()).collect();
-            x = x.lincomb(1.0, &terms);
-        }
-        Ok(x)
+        adams_bashforth_in_sigma(model, x, s, &coeffs, self.afs, ctx)
     }
 }

@@ -1,10 +1,9 @@
 //! k-diffusion's linear multistep sampler: variable-step Adams–Bashforth in σ.
 
-use std::collections::VecDeque;
-
 use scoreflow_noise_schedules::SigmaGrid;
 
-use super::{SampleContext, Sampler, to_d};
+use super::adams::{adams_bashforth_in_sigma, lagrange_integrals};
+use super::{SampleContext, Sampler};
 use crate::SolveError;
 use crate::denoiser::Denoiser;
 use crate::state::State;
@@ -62,32 +61,11 @@ impl Lms {
         let h = sigmas[i + 1] - sigmas[i];
         // Nodes relative to σᵢ, so that the polynomial is well conditioned.
         let nodes: Vec<f64> = (0..order).map(|k| sigmas[i - k] - sigmas[i]).collect();
-        (0..order)
-            .map(|j| {
-                // Monomial coefficients (ascending powers of u) of Π_{k≠j} (u − a_k).
-                let mut poly = vec![1.0];
-                let mut denom = 1.0;
-                for (k, &a) in nodes.iter().enumerate() {
-                    if k == j {
-                        continue;
-                    }
-                    let mut next = vec![0.0; poly.len() + 1];
-                    for (m, &c) in poly.iter().enumerate() {
-                        next[m + 1] += c;
-                        next[m] -= a * c;
-                    }
-                    poly = next;
-                    denom *= nodes[j] - a;
-                }
-                // ∫₀^h Σ_m p_m u^m du = Σ_m p_m h^{m+1}/(m + 1).
-                let integral: f64 = poly
-                    .iter()
-                    .enumerate()
-                    .map(|(m, &c)| c * h.powi(m as i32 + 1) / (m + 1) as f64)
-                    .sum();
-                integral / denom
-            })
-            .collect()
+        // ∫₀^h u^m du = h^{m+1}/(m + 1).
+        let moments: Vec<f64> = (0..order)
+            .map(|m| h.powi(m as i32 + 1) / (m + 1) as f64)
+            .collect();
+        lagrange_integrals(&nodes, &moments)
     }
 }
 
@@ -108,7 +86,7 @@ impl<S: State> Sampler<S> for Lms {
     fn sample(
         &self,
         model: &dyn Denoiser<S>,
-        mut x: S,
+        x: S,
         sigmas: &SigmaGrid,
         ctx: &mut SampleContext<'_, S>,
     ) -> Result<S, SolveError> {
@@ -120,19 +98,10 @@ impl<S: State> Sampler<S> for Lms {
             });
         }
         let s = sigmas.as_slice();
-        let steps = s.len() - 1;
-        let coeffs: Vec<Vec<f64>> = (0..steps)
+        // Every step, the one to σ = 0 included, is an Adams–Bashforth step (k-diffusion).
+        let coeffs: Vec<Vec<f64>> = (0..s.len() - 1)
             .map(|i| Self::coefficients(s, i, (i + 1).min(self.order)))
             .collect();
-        // ds[0] is the newest derivative, d(xᵢ; σᵢ).
-        let mut ds: VecDeque<S> = VecDeque::with_capacity(self.order + 1);
-        for (i, c) in coeffs.iter().enumerate() {
-            let denoised = ctx.denoise(model, &x, i, s[i])?;
-            ds.push_front(to_d(&x, s[i], &denoised));
-            ds.truncate(self.order);
-            let terms: Vec<(f64, &S)> = c.iter().copied().zip(ds.iter()).collect();
-            x = x.lincomb(1.0, &terms);
-        }
-        Ok(x)
+        adams_bashforth_in_sigma(model, x, s, &coeffs, false, ctx)
     }
 }

@@ -17,6 +17,7 @@
 //! recovered. A first step without a model call ([`Ipndm`]'s analytic first step) leaves an O(h)
 //! error behind: order 1.
 
+mod adams;
 mod arctan_pid;
 mod auto;
 mod calibrate;
@@ -73,7 +74,7 @@ pub use noise::{BrownianTreeNoise, GaussianNoise, NoiseSampler};
 pub use pc::{Pc, PcPredictor};
 pub use registry::{
     EXTRAPOLATED_END_SUFFIX, NoiseSource, SAMPLER_NAMES, SAMPLERS, SamplerInfo, SamplerOptions,
-    by_name, find,
+    by_name, find, find_base,
 };
 pub use rk45::Rk45;
 pub use unipc::{UniPc, UniPcVariant};

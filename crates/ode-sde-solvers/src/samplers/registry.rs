@@ -262,6 +262,18 @@ pub fn find(name: &str) -> Option<&'static SamplerInfo> {
     SAMPLERS.iter().find(|info| info.answers_to(name))
 }
 
+/// The row of the sampler `name` runs: [`find`] looking through an `+x<m>` suffix
+/// ([`EXTRAPOLATED_END_SUFFIX`]), so that `auto+x2` keeps `auto`'s grid recipe.
+pub fn find_base(name: &str) -> Option<&'static SamplerInfo> {
+    find(split_extrapolated_end(name).map_or(name, |(base, _)| base))
+}
+
+/// `(base, m)` for a name ending in `+x<m>`, `None` for any other.
+fn split_extrapolated_end(name: &str) -> Option<(&str, usize)> {
+    let (base, points) = name.rsplit_once(EXTRAPOLATED_END_SUFFIX)?;
+    Some((base, points.parse().ok()?))
+}
+
 /// The suffix `+x<m>` of a sampler name: the sampler in an [`ExtrapolatedEnd`] with an m-point
 /// extrapolation in σ² ([`Extrapolation::sigma_squared`]), e.g. `lms+x2`.
 pub const EXTRAPOLATED_END_SUFFIX: &str = "+x";
@@ -277,9 +289,7 @@ pub fn by_name<S: State + 'static>(
     name: &str,
     options: &SamplerOptions,
 ) -> Result<Box<dyn Sampler<S>>, SolveError> {
-    if let Some((base, points)) = name.rsplit_once(EXTRAPOLATED_END_SUFFIX)
-        && let Ok(points) = points.parse::<usize>()
-    {
+    if let Some((base, points)) = split_extrapolated_end(name) {
         let extrapolation = Extrapolation::sigma_squared(points);
         extrapolation.validate()?;
         return Ok(Box::new(ExtrapolatedEnd {

@@ -19,12 +19,7 @@ use super::TeleportError;
 pub fn skip_grid(grid: &SigmaGrid, sigma_skip: f64) -> Result<SigmaGrid, TeleportError> {
     let s = grid.as_slice();
     let sigma_max = s[0];
-    let sigma_min = s
-        .iter()
-        .rev()
-        .copied()
-        .find(|&v| v > 0.0)
-        .unwrap_or(sigma_max);
+    let sigma_min = grid.last_positive();
     let inside = sigma_skip.is_finite() && sigma_skip >= sigma_min && sigma_skip < sigma_max;
     if !inside {
         return Err(TeleportError::SkipOutsideGrid {
