@@ -45,6 +45,7 @@ mod hvp;
 mod json;
 pub(crate) mod linalg;
 mod mixture;
+mod precision;
 mod product;
 mod sample;
 mod spectrum;
