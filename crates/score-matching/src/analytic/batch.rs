@@ -1,6 +1,9 @@
 //! The batched closed forms: every `*_batch` method of [`GaussianMixture`] as two matrix
 //! products per block of rows over the stacked eigenbases (`basis.rs`), with the
-//! responsibilities, quadratic forms and spectral weights fused in between.
+//! responsibilities, quadratic forms and spectral weights fused in between. The denoiser, the
+//! CondOT velocity and the score take one product instead, with the per-call precision
+//! matrices or output gains (`precision.rs`), wherever its rounding bound is within
+//! `RHO_MAX` of this eigen path's.
 //!
 //! Per point the arithmetic is that of the single-point methods (same eigenbasis, same closed
 //! forms); only the order of the floating-point sums differs, so batch and single-point
