@@ -1,6 +1,9 @@
 //! The batched closed forms: every `*_batch` method of [`GaussianMixture`] as two matrix
 //! products per block of rows over the stacked eigenbases (`basis.rs`), with the
-//! responsibilities, quadratic forms and spectral weights fused in between.
+//! responsibilities, quadratic forms and spectral weights fused in between. The denoiser, the
+//! CondOT velocity and the score take one product instead, with the per-call precision
+//! matrices or output gains (`precision.rs`), wherever its rounding bound is within
+//! `RHO_MAX` of this eigen path's.
 //!
 //! Per point the arithmetic is that of the single-point methods (same eigenbasis, same closed
 //! forms); only the order of the floating-point sums differs, so batch and single-point
@@ -25,6 +28,7 @@ use super::block::Block;
 use super::component::Family;
 use super::error::MixtureError;
 use super::mixture::GaussianMixture;
+use super::precision::{Output, Plan, Scratch};
 use super::spectrum::Spectrum;
 
 impl GaussianMixture {
@@ -86,6 +90,9 @@ impl GaussianMixture {
     /// If `xs.len()` is not a multiple of d or `out.len() != xs.len()`.
     pub fn score_batch(&self, xs: &[f64], sigma: f64, out: &mut [f64]) {
         self.check_batch(xs, out);
+        if let Some(plan) = self.score_plan(sigma) {
+            return self.one_product_batch(xs, &plan, out);
+        }
         let spec = self.basis.spectrum(Family::sigma(sigma));
         let f: Vec<f64> = spec.inv_c.iter().map(|ic| -ic).collect();
         self.spectral_batch(xs, Family::sigma(sigma), &f, 0.0, out);
@@ -98,10 +105,11 @@ impl GaussianMixture {
     /// If `xs.len()` is not a multiple of d or `out.len() != xs.len()`.
     pub fn denoise_batch(&self, xs: &[f64], sigma: f64, out: &mut [f64]) {
         self.check_batch(xs, out);
+        if let Some(plan) = self.denoise_plan(sigma) {
+            return self.one_product_batch(xs, &plan, out);
+        }
         let spec = self.basis.spectrum(Family::sigma(sigma));
-        let f: Vec<f64> = (self.basis.eigvals.iter().zip(&spec.inv_c))
-            .map(|(lam, ic)| lam * ic)
-            .collect();
+        let f = self.denoise_gain(&spec);
         self.spectral_batch(xs, Family::sigma(sigma), &f, 1.0, out);
     }
 
@@ -113,6 +121,9 @@ impl GaussianMixture {
     /// If `xs.len()` is not a multiple of d or `out.len() != xs.len()`.
     pub fn condot_velocity_batch(&self, xs: &[f64], t: f64, out: &mut [f64]) {
         self.check_batch(xs, out);
+        if let Some(plan) = self.velocity_plan(t) {
+            return self.one_product_batch(xs, &plan, out);
+        }
         let f = self.condot_gain(t);
         self.spectral_batch(xs, Family::condot(t), &f, 1.0, out);
     }
@@ -302,6 +313,36 @@ impl GaussianMixture {
         );
     }
 
+    /// The one-product plan (src/analytic/precision.rs) of [`Self::score_batch`] at σ, or
+    /// None where the eigen path is taken.
+    pub(crate) fn score_plan(&self, sigma: f64) -> Option<Plan> {
+        let spec = self.basis.spectrum(Family::sigma(sigma));
+        Plan::new(&self.basis, &spec, 1.0, Output::Score)
+    }
+
+    /// The one-product plan of [`Self::denoise_batch`] at σ: a = 1, η = σ².
+    pub(crate) fn denoise_plan(&self, sigma: f64) -> Option<Plan> {
+        let spec = self.basis.spectrum(Family::sigma(sigma));
+        let gain = self.denoise_gain(&spec);
+        let eta = sigma * sigma;
+        Plan::new(&self.basis, &spec, 1.0, Output::Affine { eta, gain: &gain })
+    }
+
+    /// The one-product plan of [`Self::condot_velocity_batch`] at t: a = t, η = 1 − t.
+    pub(crate) fn velocity_plan(&self, t: f64) -> Option<Plan> {
+        let spec = self.basis.spectrum(Family::condot(t));
+        let gain = self.condot_gain(t);
+        let eta = 1.0 - t;
+        Plan::new(&self.basis, &spec, t, Output::Affine { eta, gain: &gain })
+    }
+
+    /// λ/(λ + σ²) on every eigenvalue: the denoiser's gain on zₖ.
+    fn denoise_gain(&self, spec: &Spectrum) -> Vec<f64> {
+        (self.basis.eigvals.iter().zip(&spec.inv_c))
+            .map(|(lam, ic)| lam * ic)
+            .collect()
+    }
+
     /// (tλ − (1 − t))/(t²λ + (1 − t)²) on every eigenvalue: the CondOT velocity's gain on zₖ.
     fn condot_gain(&self, t: f64) -> Vec<f64> {
         let fam = Family::condot(t);
@@ -311,6 +352,24 @@ impl GaussianMixture {
             .iter()
             .map(|&lam| (t * lam - s) / fam.eig(lam))
             .collect()
+    }
+
+    /// A d-wide output row by row through the one-product path of `plan`
+    /// (src/analytic/precision.rs).
+    fn one_product_batch(&self, xs: &[f64], plan: &Plan, out: &mut [f64]) {
+        let d = self.dim();
+        let basis = &self.basis;
+        self.run_blocks(
+            xs.len() / d,
+            d,
+            out,
+            || Scratch::new(basis),
+            |rows, out, scratch| {
+                let b = rows.len();
+                let mut out = ArrayViewMut2::from_shape((b, d), out).expect("block of d columns");
+                plan.block(scratch, self.rows_view(xs, &rows), &mut out);
+            },
+        );
     }
 
     /// out = Σₖ rₖ (mean_coef·μₖ + Qₖ diag(f) zₖ) under family `fam`, row by row.

@@ -61,11 +61,19 @@ pub(crate) struct Block {
 
 impl Block {
     pub(crate) fn new(basis: &Basis) -> Self {
+        Self::with_weights(basis, true)
+    }
+
+    /// [`Self::new`], without the weights Wᵀ (left 0 × rows) unless `weights`: the
+    /// one-product path (`precision.rs`) never back-projects, and zeroing a buffer of
+    /// (Kd + K) × rows per call is not free.
+    pub(crate) fn with_weights(basis: &Basis, weights: bool) -> Self {
         let (rows, d, k) = (basis.block_rows, basis.dim, basis.n_comp);
+        let w_rows = if weights { k * d + k } else { 0 };
         Self {
             rows,
             zt: Array2::zeros((k * d, rows)),
-            wt: Array2::zeros((k * d + k, rows)),
+            wt: Array2::zeros((w_rows, rows)),
             rt: Array2::zeros((k, rows)),
             lse: vec![0.0; rows],
             max: vec![0.0; rows],
@@ -110,6 +118,13 @@ impl Block {
                 *l = m + t.ln();
             }
         }
+    }
+
+    /// The logits now in Rᵀ, for the first b points, turned into responsibilities in place
+    /// (the softmax of [`Self::posterior`]).
+    pub(crate) fn normalise(&mut self, b: usize) {
+        let rt = self.rt.as_slice_mut().expect("row-major scratch");
+        softmax(rt, self.rows, b, &mut self.max[..b], &mut self.total[..b]);
     }
 
     /// out = Σₖ rₖ (mean_coef·μₖ + Qₖ diag(fₖ) zₖ) for the first b points, with

@@ -27,8 +27,9 @@ const SYMMETRY_TOL: f64 = 1e-12;
 /// share Qₖ, every evaluation costs O(K d²) with no per-σ factorisation. Single-point
 /// methods allocate one or two scratch vectors of length d per call. The `*_batch` methods
 /// evaluate the same closed forms as two matrix products per block of rows over the stacked
-/// eigenbases (n × d by d × Kd and back), single-threaded unless [`Self::with_threads`] asks
-/// for more.
+/// eigenbases (n × d by d × Kd and back), or for the denoiser, velocity and score one product
+/// with the per-call precision matrices (Σₖ + σ²I)⁻¹ where a rounding bound allows,
+/// single-threaded unless [`Self::with_threads`] asks for more.
 #[derive(Debug, Clone)]
 pub struct GaussianMixture {
     dim: usize,

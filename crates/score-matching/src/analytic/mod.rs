@@ -21,7 +21,8 @@
 //! Each has a batched form on n row-major points (`*_batch`: [`GaussianMixture::denoise_batch`],
 //! [`GaussianMixture::condot_velocity_batch`], [`GaussianMixture::score_divergence_batch`], …)
 //! that evaluates the same closed forms as two matrix products per block of points over the
-//! stacked eigenbases, single-threaded unless [`GaussianMixture::with_threads`] asks for more;
+//! stacked eigenbases (one, with the per-call precision matrices, for the denoiser, velocity
+//! and score where a rounding bound allows), single-threaded unless [`GaussianMixture::with_threads`] asks for more;
 //! it agrees with the single-point methods to roundoff (docs/benchmarks.md, "Analytic oracle",
 //! for its speed).
 //!
@@ -45,6 +46,7 @@ mod hvp;
 mod json;
 pub(crate) mod linalg;
 mod mixture;
+mod precision;
 mod product;
 mod sample;
 mod spectrum;
