@@ -143,10 +143,11 @@ fn check_diffusers_reproduces_the_fixture() {
     one_line_error(&strict);
 }
 
-/// `bench-train` alternates rounds of bare and loop steps: one JSON line with one overhead per
-/// round, whose median is the reported overhead; zero rounds is a one-line error.
+/// `bench-train` pairs every loop step with a bare step: one JSON line whose overhead is the
+/// ratio of the loop and bare medians it reports (and `overhead_of_means` that of the means),
+/// with one ratio per round; zero rounds is a one-line error.
 #[test]
-fn bench_train_reports_the_median_of_its_rounds() {
+fn bench_train_reports_the_ratio_of_paired_steps() {
     let bench_train = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_scoreflow"))
             .arg("bench-train")
@@ -172,13 +173,16 @@ fn bench_train_reports_the_median_of_its_rounds() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut per_round: Vec<f64> = json["overhead_per_round"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let per_round = json["overhead_per_round"].as_array().unwrap();
     assert_eq!(per_round.len(), 3);
-    per_round.sort_by(f64::total_cmp);
-    assert_eq!(json["overhead"].as_f64().unwrap(), per_round[1]);
+    let field = |k: &str| json[k].as_f64().unwrap();
+    assert_eq!(
+        field("overhead"),
+        field("loop_step_median_s") / field("bare_step_median_s") - 1.0
+    );
+    assert_eq!(
+        field("overhead_of_means"),
+        field("loop_step_mean_s") / field("bare_step_mean_s") - 1.0
+    );
+    assert!(field("bare_step_median_s") > 0.0 && field("loop_step_median_s") > 0.0);
 }

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use scoreflow_train::checkpoint::{RunDir, Snapshot};
 use scoreflow_train::config::RunConfig;
 use scoreflow_train::model::Network;
-use scoreflow_train::trainer::{RunOptions, train};
+use scoreflow_train::trainer::{RunOptions, train, train_interleaved};
 
 fn config(objective: &str, accumulation: usize) -> RunConfig {
     RunConfig::from_toml_str(&format!(
@@ -160,4 +160,44 @@ fn resumed_edm_run_is_the_uninterrupted_run() {
 #[test]
 fn resumed_ot_cfm_run_with_accumulation_is_the_uninterrupted_run() {
     check("ot-cfm", 2);
+}
+
+/// `train_interleaved` calls its hook once after every step, in order, and work done there —
+/// here draws from the backend's global RNG, which the loop re-seeds every step — leaves the
+/// run bit for bit the run `train` makes (what `scoreflow bench-train` relies on when it pairs
+/// each loop step with a bare step).
+#[test]
+fn work_between_steps_leaves_the_run_unchanged() {
+    let config = config("edm", 1);
+    let plain = tempfile::tempdir().unwrap();
+    let a = train(&config, &options(plain.path(), false, None)).unwrap();
+
+    let paired = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    let b = train_interleaved(&config, &options(paired.path(), false, None), &mut |step| {
+        seen.push(step);
+        let noise = Tensor::<1>::random(
+            [64],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &Device::flex(),
+        );
+        assert!(
+            noise
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .all(|v| v.is_finite())
+        );
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, (1..=12).collect::<Vec<u64>>());
+    assert_eq!(b.step_seconds.len(), 12);
+    let bits = |l: &[f64]| l.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a.losses), bits(&b.losses));
+    assert_eq!(
+        final_state(plain.path(), &config),
+        final_state(paired.path(), &config)
+    );
 }

@@ -322,6 +322,31 @@ pub fn train_on_devices(
     options: &RunOptions,
     more_devices: &[Device],
 ) -> Result<RunSummary, TrainError> {
+    run_loop(config, options, more_devices, &mut |_| Ok(()))
+}
+
+/// [`train`] that calls `between(step)` after each optimiser step, outside the step's entry in
+/// [`RunSummary::step_seconds`] (`step` = steps done so far). For measurements that pair every
+/// step of the loop with other work done at the same moment — `scoreflow bench-train`
+/// alternates a bare training step with each loop step this way, so that the machine's drift
+/// falls on both alike. An error from `between` stops the run and is returned.
+///
+/// # Errors
+/// As [`train`], and `between`'s.
+pub fn train_interleaved(
+    config: &RunConfig,
+    options: &RunOptions,
+    between: &mut dyn FnMut(u64) -> Result<(), TrainError>,
+) -> Result<RunSummary, TrainError> {
+    run_loop(config, options, &[], between)
+}
+
+fn run_loop(
+    config: &RunConfig,
+    options: &RunOptions,
+    more_devices: &[Device],
+    between: &mut dyn FnMut(u64) -> Result<(), TrainError>,
+) -> Result<RunSummary, TrainError> {
     let mut warnings = Vec::new();
     let mut session = Session::start(config, options, &mut |w| warnings.push(w))?;
     let replicas = if more_devices.is_empty() {
@@ -541,6 +566,7 @@ pub fn train_on_devices(
             }
         }
         step_seconds.push(step_started.elapsed().as_secs_f64());
+        between(done)?;
     }
     progress.finish();
     Ok(RunSummary {
