@@ -184,7 +184,7 @@ fn work_between_steps_leaves_the_run_unchanged() {
         assert!(
             noise
                 .into_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .unwrap()
                 .iter()
                 .all(|v| v.is_finite())
