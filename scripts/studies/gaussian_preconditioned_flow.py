@@ -19,6 +19,7 @@ The reference is this file's RK4 with 4,000 steps; n = 1,000 noise draws from nu
 CLI's draws). `g16` is a 16-D mixture built like the builtin gauss16d with numpy's RNG (not the
 same numbers).
 
+Needs numpy and scipy (the peers' venv of scripts/peers/install.sh). About a minute per 2-D target.
 Usage: python3 scripts/studies/gaussian_preconditioned_flow.py ring8|grid25|g16|MIXTURE.json
 """
 import numpy as np, sys
