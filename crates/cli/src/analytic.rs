@@ -3,6 +3,9 @@
 use std::time::Instant;
 
 use ndarray::Array2;
+use scoreflow_flow_matching::gauss_preconditioned::{
+    GAUSS_FLOW_SAMPLER_NAMES, GaussianMoments, gauss_order, sample_flow_gauss,
+};
 use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
@@ -228,6 +231,9 @@ pub fn sampler_help() -> String {
     for name in FLOW_SAMPLER_NAMES {
         out += &format!("  {name}\n");
     }
+    out += "  fm-gauss (= fm-gauss-2), fm-gauss-3: Adams-Bashforth of order 2 or 3 on the flow's \
+            residual against the target's moment-matched Gaussian, N calls for N + 1 steps \
+            (analytic targets only: they need the data's mean and covariance; docs/samplers.md)\n";
     out
 }
 
@@ -236,13 +242,14 @@ pub fn sampler_help() -> String {
 /// # Errors
 /// An unknown name, listing every known one.
 pub fn check_sampler_name(name: &str) -> Result<(), CliError> {
-    let flow = FlowSolver::from_name(name, 1e-5, 1e-5).is_some();
+    let flow = FlowSolver::from_name(name, 1e-5, 1e-5).is_some() || gauss_order(name).is_some();
     if flow || by_name::<f64>(name, &SamplerOptions::default()).is_ok() {
         return Ok(());
     }
     let known: Vec<&str> = SAMPLER_NAMES
         .iter()
         .chain(FLOW_SAMPLER_NAMES)
+        .chain(GAUSS_FLOW_SAMPLER_NAMES)
         .copied()
         .collect();
     Err(CliError::Argument {
@@ -262,6 +269,47 @@ pub fn run(
     spec: &RunSpec,
 ) -> Result<RunResult, CliError> {
     check_sampler_name(&spec.sampler)?;
+    if let Some(order) = gauss_order(&spec.sampler) {
+        if spec.teleport.is_some() || matches!(spec.grid, GridChoice::File(_)) {
+            return Err(CliError::Argument {
+                name: "sampler",
+                message: format!(
+                    "{} runs its own uniform t grid from t = 0: no --teleport or grid file",
+                    spec.sampler
+                ),
+            });
+        }
+        let gaussian = GaussianApprox::from_mixture(target);
+        let d = gaussian.dim();
+        let q = Array2::from_shape_vec((d, d), gaussian.eigvecs_t().to_vec())
+            .map_err(|e| CliError::Argument {
+                name: "target",
+                message: e.to_string(),
+            })?
+            .reversed_axes();
+        let moments = GaussianMoments::new(
+            gaussian.mean().to_vec().into(),
+            gaussian.eigvals().iter().map(|&l| l.max(0.0)).collect(),
+            q,
+        )
+        .map_err(|e| CliError::Argument {
+            name: "target",
+            message: e.to_string(),
+        })?;
+        let v = velocity(target);
+        let start = Instant::now();
+        let (x, nfe) = sample_flow_gauss(&v, z, &moments, order, spec.steps).map_err(|e| {
+            CliError::Argument {
+                name: "sampler",
+                message: e.to_string(),
+            }
+        })?;
+        return Ok(RunResult {
+            x,
+            nfe,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
     if let Some(solver) = FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
     {
         if spec.teleport.is_some() {

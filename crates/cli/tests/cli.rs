@@ -708,3 +708,72 @@ fn fkc_products_reach_the_exact_product_and_the_naive_sampler_does_not() {
         }
     }
 }
+
+/// `fm-gauss` on Gaussian data is the exact flow map z ↦ μ + Σ^{1/2} z (the symmetric square
+/// root, the CondOT flow of N(μ, Σ)) whatever the number of calls, and spends exactly --steps
+/// velocity calls; teleportation does not apply to it (one-line error).
+#[test]
+fn fm_gauss_transports_gaussian_data_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, c): ([f64; 2], [[f64; 2]; 2]) = ([1.5, -0.5], [[2.0, 0.6], [0.6, 0.5]]);
+    let target = dir.path().join("gauss.json");
+    std::fs::write(
+        &target,
+        serde_json::json!({"weights": [1.0], "means": [m], "covs": [c]}).to_string(),
+    )
+    .unwrap();
+    let z = noise(32, 2);
+    let zp = write(dir.path(), "z.npy", &z);
+    let out_path = dir.path().join("x.npy");
+    let out = run(&[
+        "sample-analytic",
+        "--target",
+        s(&target),
+        "--sampler",
+        "fm-gauss",
+        "--steps",
+        "3",
+        "--noise",
+        s(&zp),
+        "--out",
+        s(&out_path),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(json["nfe"], 3);
+    // √A of a 2 × 2 symmetric positive-definite A: (A + √det A · I) / √(tr A + 2√det A).
+    let det = c[0][0] * c[1][1] - c[0][1] * c[1][0];
+    let k = (c[0][0] + c[1][1] + 2.0 * det.sqrt()).sqrt();
+    let root = [
+        [(c[0][0] + det.sqrt()) / k, c[0][1] / k],
+        [c[1][0] / k, (c[1][1] + det.sqrt()) / k],
+    ];
+    let x: Array2<f64> = read_npy(&out_path).unwrap();
+    for (xr, zr) in x.rows().into_iter().zip(z.rows()) {
+        for i in 0..2 {
+            let exact = m[i] + root[i][0] * zr[0] + root[i][1] * zr[1];
+            assert!((xr[i] - exact).abs() < 1e-10, "{} vs {exact}", xr[i]);
+        }
+    }
+    let o = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "fm-gauss",
+        "--steps",
+        "3",
+        "--teleport",
+        "2",
+        "--noise",
+        s(&zp),
+        "--out",
+        s(&out_path),
+    ]);
+    assert_one_line_error(&o, "fm-gauss with --teleport");
+}

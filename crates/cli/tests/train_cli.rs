@@ -633,6 +633,10 @@ fn sample_refuses_bad_requests_and_touches_nothing() {
             "fm-* samplers integrate a velocity",
         ),
         (
+            vec!["--checkpoint", r, "--sampler", "fm-gauss"],
+            "fm-gauss needs the data's mean and covariance",
+        ),
+        (
             vec!["--checkpoint", r, "--sampler", "heun", "--class", "1"],
             "invalid --class: this checkpoint is unconditional",
         ),

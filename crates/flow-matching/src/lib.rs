@@ -14,8 +14,11 @@
 //! - [`views`]: a velocity field as a σ-space [`Denoiser`](scoreflow_ode_sde_solvers::Denoiser)
 //!   and a denoiser as a velocity field, so every sampler works on every model.
 //! - [`sampling`]: the `fm-*` samplers, ODE solvers on the uniform time grid of [0, 1].
+//! - [`gauss_preconditioned`]: `fm-gauss`, Adams–Bashforth on the flow's residual against the
+//!   data's moment-matched Gaussian, for velocities of known data moments.
 
 pub mod coupling;
+pub mod gauss_preconditioned;
 #[cfg(feature = "burn")]
 pub mod loss;
 pub mod path;

@@ -338,6 +338,13 @@ pub(crate) fn check_request(
             "the chunk size must be at least 1".into(),
         ));
     }
+    if scoreflow_flow_matching::gauss_preconditioned::gauss_order(&request.sampler).is_some() {
+        return Err(TrainError::Sampling(format!(
+            "{} needs the data's mean and covariance, which a checkpoint does not hold yet; \
+             it runs on analytic targets (sample-analytic, bench-analytic)",
+            request.sampler
+        )));
+    }
     if let Some(guidance) = &request.guidance {
         guidance.validate()?;
         if labels.is_none() {

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndarray::Array2;
+use scoreflow_flow_matching::gauss_preconditioned::{GAUSS_FLOW_SAMPLER_NAMES, gauss_order};
 use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
 use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
 use scoreflow_ode_sde_solvers::samplers::{SAMPLER_NAMES, SamplerOptions, by_name};
@@ -249,6 +250,7 @@ fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<En
         None => SAMPLER_NAMES
             .iter()
             .chain(FLOW_SAMPLER_NAMES)
+            .chain(GAUSS_FLOW_SAMPLER_NAMES)
             .copied()
             .collect(),
     };
@@ -257,7 +259,8 @@ fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<En
         if entries.iter().any(|e| e.name == name) {
             continue;
         }
-        let (family, stochastic) = if FlowSolver::from_name(name, 1.0, 1.0).is_some() {
+        let flow = FlowSolver::from_name(name, 1.0, 1.0).is_some() || gauss_order(name).is_some();
+        let (family, stochastic) = if flow {
             (Family::Flow, false)
         } else {
             match by_name::<Array2<f64>>(name, options) {
@@ -266,9 +269,10 @@ fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<En
                     return Err(CliError::Argument {
                         name: "samplers",
                         message: format!(
-                            "unknown sampler '{name}' (known: {}, {})",
+                            "unknown sampler '{name}' (known: {}, {}, {})",
                             SAMPLER_NAMES.join(", "),
-                            FLOW_SAMPLER_NAMES.join(", ")
+                            FLOW_SAMPLER_NAMES.join(", "),
+                            GAUSS_FLOW_SAMPLER_NAMES.join(", ")
                         ),
                     });
                 }
@@ -725,7 +729,10 @@ mod tests {
         let options = SamplerOptions::default();
         assert!(parse_samplers(Some("euler,nope"), &options).is_err());
         let all = parse_samplers(None, &options).unwrap();
-        assert_eq!(all.len(), SAMPLER_NAMES.len() + FLOW_SAMPLER_NAMES.len());
+        assert_eq!(
+            all.len(),
+            SAMPLER_NAMES.len() + FLOW_SAMPLER_NAMES.len() + GAUSS_FLOW_SAMPLER_NAMES.len()
+        );
         assert!(
             all.iter()
                 .any(|e| e.name == "euler-ancestral" && e.stochastic)

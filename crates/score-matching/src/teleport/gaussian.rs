@@ -157,6 +157,12 @@ impl GaussianApprox {
         &self.eigvals
     }
 
+    /// The unit eigenvectors of the covariance, row i the eigenvector of `eigvals()[i]`
+    /// (Qᵀ, row-major d × d).
+    pub fn eigvecs_t(&self) -> &[f64] {
+        &self.eigvecs_t
+    }
+
     /// Moves every row of `x` (n × d) along the Gaussian's probability-flow ODE from σ₀ =
     /// `sigma_from` to σ = `sigma_to`: x ↦ μ + Q diag(√((λᵢ + σ²)/(λᵢ + σ₀²))) Qᵀ(x − μ)
     /// (see the type's documentation). Costs O(n d²) and no model evaluation.
