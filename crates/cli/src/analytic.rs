@@ -261,6 +261,33 @@ pub fn check_sampler_name(name: &str) -> Result<(), CliError> {
     })
 }
 
+/// A flow sampler: one of [`FlowSolver`]'s, or `fm-gauss` of an order.
+#[derive(Clone, Copy)]
+enum Flow {
+    Solver(FlowSolver),
+    Gauss(usize),
+}
+
+/// The target's mean and covariance eigendecomposition, as `fm-gauss` takes them.
+fn flow_moments(target: &GaussianMixture) -> Result<GaussianMoments, CliError> {
+    let gaussian = GaussianApprox::from_mixture(target);
+    let d = gaussian.dim();
+    let bad = |message: String| CliError::Argument {
+        name: "target",
+        message,
+    };
+    // eigvecs_t holds Qᵀ row-major; its transpose has the eigenvectors as columns.
+    let q = Array2::from_shape_vec((d, d), gaussian.eigvecs_t().to_vec())
+        .map_err(|e| bad(e.to_string()))?
+        .reversed_axes();
+    GaussianMoments::new(
+        gaussian.mean().to_vec().into(),
+        gaussian.eigvals().iter().map(|&l| l.max(0.0)).collect(),
+        q,
+    )
+    .map_err(|e| bad(e.to_string()))
+}
+
 /// Runs `spec` from standard-normal noise z (n, d): σ-space samplers start at σ_max·z on the
 /// Karras grid and return x̂₀; `fm-*` samplers start at x(0) = z and return x(1).
 pub fn run(
@@ -269,49 +296,10 @@ pub fn run(
     spec: &RunSpec,
 ) -> Result<RunResult, CliError> {
     check_sampler_name(&spec.sampler)?;
-    if let Some(order) = gauss_order(&spec.sampler) {
-        if spec.teleport.is_some() || matches!(spec.grid, GridChoice::File(_)) {
-            return Err(CliError::Argument {
-                name: "sampler",
-                message: format!(
-                    "{} runs its own uniform t grid from t = 0: no --teleport or grid file",
-                    spec.sampler
-                ),
-            });
-        }
-        let gaussian = GaussianApprox::from_mixture(target);
-        let d = gaussian.dim();
-        let q = Array2::from_shape_vec((d, d), gaussian.eigvecs_t().to_vec())
-            .map_err(|e| CliError::Argument {
-                name: "target",
-                message: e.to_string(),
-            })?
-            .reversed_axes();
-        let moments = GaussianMoments::new(
-            gaussian.mean().to_vec().into(),
-            gaussian.eigvals().iter().map(|&l| l.max(0.0)).collect(),
-            q,
-        )
-        .map_err(|e| CliError::Argument {
-            name: "target",
-            message: e.to_string(),
-        })?;
-        let v = velocity(target);
-        let start = Instant::now();
-        let (x, nfe) = sample_flow_gauss(&v, z, &moments, order, spec.steps).map_err(|e| {
-            CliError::Argument {
-                name: "sampler",
-                message: e.to_string(),
-            }
-        })?;
-        return Ok(RunResult {
-            x,
-            nfe,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-    }
-    if let Some(solver) = FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
-    {
+    let flow = FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
+        .map(Flow::Solver)
+        .or_else(|| gauss_order(&spec.sampler).map(Flow::Gauss));
+    if let Some(flow) = flow {
         if spec.teleport.is_some() {
             return Err(CliError::Argument {
                 name: "teleport",
@@ -330,18 +318,35 @@ pub fn run(
                 ),
             });
         }
-        if spec.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
+        if spec.steps == 0 && !matches!(flow, Flow::Solver(FlowSolver::Dopri5 { .. })) {
             return Err(CliError::Argument {
                 name: "steps",
                 message: "must be at least 1".into(),
             });
         }
         let v = velocity(target);
-        let start = Instant::now();
-        let (x, stats) = sample_flow(&v, z.clone(), solver, spec.steps)?;
+        let (x, nfe, start) = match flow {
+            Flow::Solver(solver) => {
+                let start = Instant::now();
+                let (x, stats) = sample_flow(&v, z.clone(), solver, spec.steps)?;
+                (x, stats.nfe, start)
+            }
+            Flow::Gauss(order) => {
+                let moments = flow_moments(target)?;
+                let start = Instant::now();
+                let (x, nfe) =
+                    sample_flow_gauss(&v, z, &moments, order, spec.steps).map_err(|e| {
+                        CliError::Argument {
+                            name: "sampler",
+                            message: e.to_string(),
+                        }
+                    })?;
+                (x, nfe, start)
+            }
+        };
         return Ok(RunResult {
             x,
-            nfe: stats.nfe,
+            nfe,
             seconds: start.elapsed().as_secs_f64(),
         });
     }

@@ -22,7 +22,8 @@
 //! Global order k for smooth f (the warm-up steps are of lower order but few). Exact, for any
 //! number of steps, when the data are Gaussian with the given moments.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, Zip};
 
 /// What `fm-gauss` rejects.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -122,11 +123,23 @@ impl GaussianMoments {
         (s, ds)
     }
 
-    /// x = tμ + Q diag(s) ξ for every row.
-    fn to_x(&self, xi: ArrayView2<f64>, s: ArrayView1<f64>, t: f64) -> Array2<f64> {
-        let mut x = (&xi * &s).dot(&self.q.t());
-        x += &(&self.mean * t);
-        x
+    /// x = tμ + Q diag(s) ξ for every row, through the buffer `scaled` (= ξ ∘ s).
+    fn to_x_into(
+        &self,
+        xi: &Array2<f64>,
+        s: &Array1<f64>,
+        t: f64,
+        scaled: &mut Array2<f64>,
+        x: &mut Array2<f64>,
+    ) {
+        Zip::from(&mut *scaled)
+            .and(xi)
+            .and_broadcast(s)
+            .for_each(|o, &xi, &s| *o = xi * s);
+        general_mat_mul(1.0, scaled, &self.q.t(), 0.0, x);
+        x.rows_mut()
+            .into_iter()
+            .for_each(|mut row| row.scaled_add(t, &self.mean));
     }
 }
 
@@ -183,35 +196,43 @@ pub fn sample_flow_gauss(
             lagrange_weights(&t[first..=j], t[j], t[j + 1])
         })
         .collect();
+    // s(tⱼ), s′(tⱼ) at every node, also on the host before the loop.
+    let nodes: Vec<(Array1<f64>, Array1<f64>)> = t.iter().map(|&tj| moments.scale(tj)).collect();
     let mu_q = moments.mean.dot(&moments.q);
     // s(0) = 1: ξ(0) = Qᵀz.
     let mut xi = z.dot(&moments.q);
-    let mut history: Vec<Array2<f64>> = Vec::with_capacity(order);
+    let mut x = Array2::<f64>::zeros(z.raw_dim());
+    let mut scaled = Array2::<f64>::zeros(z.raw_dim());
+    // The last k residuals, oldest first; each step overwrites the oldest buffer.
+    let mut history: Vec<Array2<f64>> = (0..order).map(|_| Array2::zeros(z.raw_dim())).collect();
     let mut nfe = 0;
     for j in 0..steps {
-        let f = if j == 0 {
-            Array2::zeros(xi.raw_dim())
+        history.rotate_left(1);
+        let f = history.last_mut().expect("order ≥ 1");
+        if j == 0 {
+            f.fill(0.0);
         } else {
-            let (s, ds) = moments.scale(t[j]);
-            let x = moments.to_x(xi.view(), s.view(), t[j]);
+            let (s, ds) = &nodes[j];
+            moments.to_x_into(&xi, s, t[j], &mut scaled, &mut x);
             let u = velocity(&x, t[j]);
             nfe += 1;
             if u.dim() != x.dim() || u.iter().any(|v| !v.is_finite()) {
                 return Err(FlowSampleError::NonFinite { t: t[j] });
             }
-            let mut f = u.dot(&moments.q);
-            f -= &mu_q.view().insert_axis(Axis(0));
-            f -= &(&xi * &ds);
-            f / &s
-        };
-        if history.len() == order {
-            history.remove(0);
+            general_mat_mul(1.0, &u, &moments.q, 0.0, f);
+            Zip::from(f)
+                .and(&xi)
+                .and_broadcast(&mu_q)
+                .and_broadcast(ds)
+                .and_broadcast(s)
+                .for_each(|f, &xi, &m, &ds, &s| *f = (*f - m - xi * ds) / s);
         }
-        history.push(f);
-        for (w, fi) in weights[j].iter().zip(&history) {
+        let known = weights[j].len();
+        for (w, fi) in weights[j].iter().zip(&history[order - known..]) {
             xi.scaled_add(*w, fi);
         }
     }
-    let (s1, _) = moments.scale(1.0);
-    Ok((moments.to_x(xi.view(), s1.view(), 1.0), nfe))
+    let (s1, _) = &nodes[steps];
+    moments.to_x_into(&xi, s1, 1.0, &mut scaled, &mut x);
+    Ok((x, nfe))
 }

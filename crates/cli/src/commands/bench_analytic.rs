@@ -29,7 +29,7 @@ use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_f
 use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
 use scoreflow_ode_sde_solvers::samplers::{SAMPLER_NAMES, SamplerOptions, by_name};
 use scoreflow_score_matching::analytic::GaussianMixture;
-use scoreflow_score_matching::teleport::TeleportError;
+use scoreflow_score_matching::teleport::check_skip;
 use scoreflow_train::metrics::SlicedW2;
 
 use super::sample_analytic::check_sigmas;
@@ -352,15 +352,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         _ => (args.sigma_max, args.sigma_min),
     };
     if let Some(sigma_skip) = args.teleport {
-        let inside = sigma_skip.is_finite() && sigma_skip >= sigma_min && sigma_skip < sigma_max;
-        if !inside {
-            return Err(TeleportError::SkipOutsideGrid {
-                sigma_skip,
-                sigma_min,
-                sigma_max,
-            }
-            .into());
-        }
+        check_skip(sigma_skip, sigma_min, sigma_max)?;
     }
     if args.samples == 0 {
         return Err(CliError::Argument {

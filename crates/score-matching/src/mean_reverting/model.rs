@@ -3,6 +3,8 @@
 use ndarray::Array2;
 use scoreflow_ode_sde_solvers::DenoiseError;
 
+use super::MrError;
+
 /// The quantity a mean-reverting model outputs at (x_t, μ, t), for x_t = μ + α_t(x₀ − μ) + σ_t ε
 /// (Li et al. 2025, MRS, §3.3 and App. on parameterisations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,4 +65,26 @@ pub trait MrModel {
         mu: &Array2<f64>,
         t: f64,
     ) -> Result<Array2<f64>, DenoiseError>;
+}
+
+/// [`MrModel::predict`] at (y + μ, μ, t) for the centred state y = x − μ that the samplers
+/// carry, checked to return y's shape.
+///
+/// # Errors
+/// The model's error, or [`MrError::Shape`] for an output of another shape.
+pub(crate) fn predict_centred<M: MrModel + ?Sized>(
+    model: &M,
+    y: &Array2<f64>,
+    mu: &Array2<f64>,
+    t: f64,
+) -> Result<Array2<f64>, MrError> {
+    let out = model.predict(&(y + mu), mu, t)?;
+    if out.dim() != y.dim() {
+        return Err(MrError::Shape(format!(
+            "the model returned {:?} for an input of {:?}",
+            out.dim(),
+            y.dim()
+        )));
+    }
+    Ok(out)
 }

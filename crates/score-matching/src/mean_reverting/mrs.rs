@@ -7,6 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 use scoreflow_noise_schedules::{MeanReverting, NoiseSchedule};
 
 use super::grid::check_times;
+use super::model::predict_centred;
 use super::{MrError, MrModel};
 
 /// Probability-flow ODE or reverse SDE.
@@ -165,14 +166,7 @@ impl Mrs {
         for i in 0..times.len() - 1 {
             let (s, t) = (i, i + 1);
             let h = lambda[t] - lambda[s];
-            let out = model.predict(&(&y + mu), mu, times[s])?;
-            if out.dim() != y.dim() {
-                return Err(MrError::Shape(format!(
-                    "the model returned {:?} for an input of {:?}",
-                    out.dim(),
-                    y.dim()
-                )));
-            }
+            let out = predict_centred(model, &y, mu, times[s])?;
             let p = model
                 .prediction()
                 .convert(&out, &y, mu, alpha[s], sigma[s], want_data);

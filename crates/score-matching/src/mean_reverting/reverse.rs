@@ -8,6 +8,7 @@ use scoreflow_noise_schedules::{MeanReverting, NoiseSchedule};
 use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
 
 use super::grid::check_times;
+use super::model::predict_centred;
 use super::{MrError, MrModel};
 use crate::analytic::GaussianMixture;
 use crate::teleport::GaussianApprox;
@@ -45,14 +46,7 @@ pub fn reverse_sde_euler_maruyama(
         let (t, dt) = (w[0], w[0] - w[1]);
         let (alpha, sigma) = (schedule.alpha(t), schedule.sigma(t));
         let (theta, g2) = (schedule.theta(t), schedule.g2(t));
-        let out = model.predict(&(&y + mu), mu, t)?;
-        if out.dim() != y.dim() {
-            return Err(MrError::Shape(format!(
-                "the model returned {:?} for an input of {:?}",
-                out.dim(),
-                y.dim()
-            )));
-        }
+        let out = predict_centred(model, &y, mu, t)?;
         let eps = model
             .prediction()
             .convert(&out, &y, mu, alpha, sigma, false);

@@ -15,4 +15,4 @@ mod skip;
 
 pub use error::TeleportError;
 pub use gaussian::GaussianApprox;
-pub use skip::{skip_grid, skip_steps};
+pub use skip::{check_skip, skip_grid, skip_steps};

@@ -20,14 +20,7 @@ pub fn skip_grid(grid: &SigmaGrid, sigma_skip: f64) -> Result<SigmaGrid, Telepor
     let s = grid.as_slice();
     let sigma_max = s[0];
     let sigma_min = grid.last_positive();
-    let inside = sigma_skip.is_finite() && sigma_skip >= sigma_min && sigma_skip < sigma_max;
-    if !inside {
-        return Err(TeleportError::SkipOutsideGrid {
-            sigma_skip,
-            sigma_min,
-            sigma_max,
-        });
-    }
+    check_skip(sigma_skip, sigma_min, sigma_max)?;
     let mut out = vec![sigma_skip];
     out.extend(s.iter().copied().filter(|&v| v < sigma_skip));
     if out.len() < 2 {
@@ -39,6 +32,25 @@ pub fn skip_grid(grid: &SigmaGrid, sigma_skip: f64) -> Result<SigmaGrid, Telepor
         });
     }
     Ok(SigmaGrid::new(out).expect("a tail of a valid grid is valid"))
+}
+
+/// Checks σ_min ≤ σ_skip < σ_max with σ_skip finite: where a teleport target lies inside a
+/// grid from σ_max down to σ_min (σ_skip ≥ σ_max would skip nothing, σ_skip < σ_min everything
+/// the grid resolves).
+///
+/// # Errors
+/// [`TeleportError::SkipOutsideGrid`] otherwise.
+pub fn check_skip(sigma_skip: f64, sigma_min: f64, sigma_max: f64) -> Result<(), TeleportError> {
+    let inside = sigma_skip.is_finite() && sigma_skip >= sigma_min && sigma_skip < sigma_max;
+    if inside {
+        Ok(())
+    } else {
+        Err(TeleportError::SkipOutsideGrid {
+            sigma_skip,
+            sigma_min,
+            sigma_max,
+        })
+    }
 }
 
 /// The grid without its first `skip` steps: teleport to σ_skip = σ_skip_index, then sample on
