@@ -195,6 +195,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 rescale: None,
                 interval: None,
             }),
+            moments: model.moments.clone(),
         };
         let s = sample(
             &model.network,

@@ -133,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 chunk: N,
                 first_sample: 0,
                 guidance: None,
+                moments: model.moments.clone(),
             };
             let z = standard_normals(3, N, 2);
             let s = sample(

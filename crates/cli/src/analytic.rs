@@ -4,8 +4,10 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use scoreflow_flow_matching::gauss_preconditioned::{
-    GAUSS_FLOW_SAMPLER_NAMES, GaussianMoments, gauss_order, sample_flow_gauss,
+    GAUSS_FLOW_SAMPLER_NAMES, GAUSS_SIGMA_SAMPLER_NAMES, GaussianMoments, gauss_order_with,
+    sample_flow_gauss, sigma_gauss_order_with,
 };
+use scoreflow_flow_matching::path::AffinePath;
 use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
@@ -232,8 +234,15 @@ pub fn sampler_help() -> String {
         out += &format!("  {name}\n");
     }
     out += "  fm-gauss (= fm-gauss-2), fm-gauss-3: Adams-Bashforth of order 2 or 3 on the flow's \
-            residual against the target's moment-matched Gaussian, N calls for N + 1 steps \
-            (analytic targets only: they need the data's mean and covariance; docs/samplers.md)\n";
+            residual against the data's moment-matched Gaussian, N calls for N + 1 steps (they need \
+            the data's mean and covariance: the target's, or a checkpoint's; docs/samplers.md)\n";
+    out += "  fm-auto: fm-gauss-2 where the data's moments are known (analytic targets, checkpoints \
+            that store them), fm-exp otherwise\n";
+    out += "σ-space samplers that need the data's moments:\n";
+    out += "  gauss (= gauss-2), gauss-3: fm-gauss from σ_max, whose start σ_max·z is carried back to \
+            noise along the moment-matched Gaussian's flow; N calls, the last at σ = 1/N\n";
+    out += "  auto: gauss-2 where the data's moments are known (analytic targets, checkpoints that \
+            store them); otherwise the table's auto above\n";
     out
 }
 
@@ -242,12 +251,15 @@ pub fn sampler_help() -> String {
 /// # Errors
 /// An unknown name, listing every known one.
 pub fn check_sampler_name(name: &str) -> Result<(), CliError> {
-    let flow = FlowSolver::from_name(name, 1e-5, 1e-5).is_some() || gauss_order(name).is_some();
-    if flow || by_name::<f64>(name, &SamplerOptions::default()).is_ok() {
+    let flow =
+        FlowSolver::from_name(name, 1e-5, 1e-5).is_some() || gauss_order_with(name, true).is_some();
+    let gauss = sigma_gauss_order_with(name, true).is_some();
+    if flow || gauss || by_name::<f64>(name, &SamplerOptions::default()).is_ok() {
         return Ok(());
     }
     let known: Vec<&str> = SAMPLER_NAMES
         .iter()
+        .chain(GAUSS_SIGMA_SAMPLER_NAMES)
         .chain(FLOW_SAMPLER_NAMES)
         .chain(GAUSS_FLOW_SAMPLER_NAMES)
         .copied()
@@ -288,6 +300,61 @@ fn flow_moments(target: &GaussianMixture) -> Result<GaussianMoments, CliError> {
     .map_err(|e| bad(e.to_string()))
 }
 
+/// `gauss` (and `auto`, which is `gauss-2` on an analytic target) from x = σ_max·z: the CondOT
+/// state t₀·x at t₀ = 1/(1 + σ_max), integrated by `fm-gauss` from t₀ on the target's CondOT
+/// velocity (the same ODE as dx/dσ = (x − D(x; σ))/σ: x_σ = x_t/t, σ = (1 − t)/t), whose end at
+/// t = 1 is x at σ = 0.
+fn run_sigma_gauss(
+    target: &GaussianMixture,
+    z: &Array2<f64>,
+    spec: &RunSpec,
+    order: usize,
+) -> Result<RunResult, CliError> {
+    let argument = |name: &'static str, message: String| CliError::Argument { name, message };
+    if spec.teleport.is_some() {
+        return Err(argument(
+            "teleport",
+            format!(
+                "{} already starts on the moment-matched Gaussian's flow; --teleport applies to \
+                 the grid samplers",
+                spec.sampler
+            ),
+        ));
+    }
+    if matches!(spec.grid, GridChoice::File(_)) {
+        return Err(argument(
+            "grid",
+            format!(
+                "{} runs its own uniform grid in CondOT time; give a grid file to a grid sampler",
+                spec.sampler
+            ),
+        ));
+    }
+    if spec.steps == 0 {
+        return Err(argument("steps", "must be at least 1".into()));
+    }
+    if !(spec.sigma_max.is_finite() && spec.sigma_max > 0.0) {
+        return Err(argument(
+            "sigma-max",
+            format!("{} is not finite and positive", spec.sigma_max),
+        ));
+    }
+    let moments = flow_moments(target)?;
+    let path = AffinePath::cond_ot();
+    let v = velocity(target);
+    let t0 = 1.0 / (1.0 + spec.sigma_max);
+    let sampler_error = |e: &dyn std::fmt::Display| argument("sampler", e.to_string());
+    let start = Instant::now();
+    let x0 = z * (spec.sigma_max * t0);
+    let (x, nfe) = sample_flow_gauss(&v, &x0, t0, &moments, &path, order, spec.steps)
+        .map_err(|e| sampler_error(&e))?;
+    Ok(RunResult {
+        x,
+        nfe,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
 /// Runs `spec` from standard-normal noise z (n, d): σ-space samplers start at σ_max·z on the
 /// Karras grid and return x̂₀; `fm-*` samplers start at x(0) = z and return x(1).
 pub fn run(
@@ -296,9 +363,15 @@ pub fn run(
     spec: &RunSpec,
 ) -> Result<RunResult, CliError> {
     check_sampler_name(&spec.sampler)?;
-    let flow = FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
-        .map(Flow::Solver)
-        .or_else(|| gauss_order(&spec.sampler).map(Flow::Gauss));
+    if let Some(order) = sigma_gauss_order_with(&spec.sampler, true) {
+        return run_sigma_gauss(target, z, spec, order);
+    }
+    let flow = gauss_order_with(&spec.sampler, true)
+        .map(Flow::Gauss)
+        .or_else(|| {
+            FlowSolver::from_name(&spec.sampler, spec.options.rtol, spec.options.atol)
+                .map(Flow::Solver)
+        });
     if let Some(flow) = flow {
         if spec.teleport.is_some() {
             return Err(CliError::Argument {
@@ -334,13 +407,19 @@ pub fn run(
             Flow::Gauss(order) => {
                 let moments = flow_moments(target)?;
                 let start = Instant::now();
-                let (x, nfe) =
-                    sample_flow_gauss(&v, z, &moments, order, spec.steps).map_err(|e| {
-                        CliError::Argument {
-                            name: "sampler",
-                            message: e.to_string(),
-                        }
-                    })?;
+                let (x, nfe) = sample_flow_gauss(
+                    &v,
+                    z,
+                    0.0,
+                    &moments,
+                    &AffinePath::cond_ot(),
+                    order,
+                    spec.steps,
+                )
+                .map_err(|e| CliError::Argument {
+                    name: "sampler",
+                    message: e.to_string(),
+                })?;
                 (x, nfe, start)
             }
         };

@@ -777,3 +777,79 @@ fn fm_gauss_transports_gaussian_data_exactly() {
     ]);
     assert_one_line_error(&o, "fm-gauss with --teleport");
 }
+
+/// `auto` (with the target's moments: `gauss-2`) and `gauss-3` on Gaussian data reach the exact
+/// end of the probability-flow ODE from x = σ_max·z, x(0) = μ + Σ^{1/2}(Σ + σ_max²I)^{−1/2}(σ_max·z − μ),
+/// with exactly --steps denoiser calls; --teleport does not apply to them (one-line error).
+#[test]
+fn auto_reaches_the_exact_sigma_space_endpoint_on_gaussian_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, c): ([f64; 2], [f64; 2]) = ([0.5, -1.0], [2.0, 0.5]);
+    let target = dir.path().join("gauss.json");
+    std::fs::write(
+        &target,
+        serde_json::json!({"weights": [1.0], "means": [m], "covs": [[[c[0], 0.0], [0.0, c[1]]]]})
+            .to_string(),
+    )
+    .unwrap();
+    let z = noise(16, 2);
+    let zp = write(dir.path(), "z.npy", &z);
+    let out_path = dir.path().join("x.npy");
+    let sigma_max: f64 = 30.0;
+    for sampler in ["auto", "gauss-3"] {
+        let out = run(&[
+            "sample-analytic",
+            "--target",
+            s(&target),
+            "--sampler",
+            sampler,
+            "--steps",
+            "4",
+            "--sigma-max",
+            "30",
+            "--noise",
+            s(&zp),
+            "--out",
+            s(&out_path),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+        assert_eq!(json["nfe"], 4);
+        let x: Array2<f64> = read_npy(&out_path).unwrap();
+        for (xr, zr) in x.rows().into_iter().zip(z.rows()) {
+            for i in 0..2 {
+                let gain = (c[i] / (c[i] + sigma_max * sigma_max)).sqrt();
+                let exact = m[i] + gain * (sigma_max * zr[i] - m[i]);
+                assert!(
+                    (xr[i] - exact).abs() < 1e-10,
+                    "{sampler}: {} vs {exact}",
+                    xr[i]
+                );
+            }
+        }
+    }
+    let o = run(&[
+        "sample-analytic",
+        "--target",
+        "ring8",
+        "--sampler",
+        "auto",
+        "--steps",
+        "3",
+        "--teleport",
+        "2",
+        "--noise",
+        s(&zp),
+        "--out",
+        s(&out_path),
+    ]);
+    assert_one_line_error(
+        &o,
+        "auto already starts on the moment-matched Gaussian's flow",
+    );
+}

@@ -634,7 +634,7 @@ fn sample_refuses_bad_requests_and_touches_nothing() {
         ),
         (
             vec!["--checkpoint", r, "--sampler", "fm-gauss"],
-            "fm-gauss needs the data's mean and covariance",
+            "fm-gauss integrates a velocity: this model was trained as a denoiser",
         ),
         (
             vec!["--checkpoint", r, "--sampler", "heun", "--class", "1"],

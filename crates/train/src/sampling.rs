@@ -1,13 +1,19 @@
 //! Sampling a trained network with any sampler of the library, in chunks, with per-sample
 //! seeds: the same seed gives the same samples whatever the chunk (batch) size.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use scoreflow_flow_matching::gauss_preconditioned::{
+    GaussianMoments, gauss_order_with, sample_flow_gauss_tensor, sigma_gauss_order_with,
+};
+use scoreflow_flow_matching::path::AffinePath;
 use scoreflow_flow_matching::sampling::{FlowSolver, sample_flow};
+use scoreflow_flow_matching::views::DenoiserVelocity;
 use scoreflow_noise_schedules::SigmaGrid;
 use scoreflow_ode_sde_solvers::brownian::sample_seeds;
 use scoreflow_ode_sde_solvers::samplers::{
@@ -64,6 +70,26 @@ pub struct SampleRequest {
     /// Classifier-free guidance (needs labels and a class-conditional network); each model call
     /// then evaluates the doubled batch [x; x] with labels [y; ∅] once.
     pub guidance: Option<Guidance>,
+    /// The training data's mean and covariance ([`TrainedModel::moments`](crate::checkpoint::TrainedModel::moments)):
+    /// needed by `gauss` and `fm-gauss`, and what makes `auto` and `fm-auto` run them.
+    pub moments: Option<Arc<GaussianMoments>>,
+}
+
+/// How a request integrates, resolved once before the first chunk.
+enum Method {
+    /// A σ-space sampler of the table on its grid.
+    Grid(SigmaGrid),
+    /// An `fm-*` ODE solver.
+    Flow(FlowSolver),
+    /// `fm-gauss` (and `fm-auto` with moments) of an order on the velocity.
+    FlowGauss(usize),
+    /// `gauss` (and `auto` with moments) of an order from σ_max.
+    SigmaGauss {
+        /// k.
+        order: usize,
+        /// σ̃_max, the start.
+        sigma_max: f64,
+    },
 }
 
 /// Samples and their cost.
@@ -231,17 +257,20 @@ where
     let n = z.len() / numel;
     check_request(network, labels, n, request)?;
     let sampling = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
-    let flow_solver =
-        FlowSolver::from_name(&request.sampler, request.options.rtol, request.options.atol);
-    let grid = match flow_solver {
-        Some(_) => None,
-        None => Some(sigma_grid(view, request)?),
-    };
+    let method = resolve(view, request)?;
+    if !matches!(method, Method::Grid(_)) && request.guidance.is_some_and(|g| g.rescale.is_some()) {
+        return Err(TrainError::Sampling(
+            "guidance rescale acts on the noise prediction of the grid samplers; use heun, \
+             dpmpp-2m, … for it"
+                .into(),
+        ));
+    }
     let seeds =
         sample_seeds(request.seed, request.first_sample + n).split_off(request.first_sample);
     let started = Instant::now();
     let mut out = Vec::with_capacity(z.len());
     let mut nfe = 0;
+    let moments = request.moments.as_deref();
     for start in (0..n).step_by(request.chunk) {
         let rows = request.chunk.min(n - start);
         let x0 = chunk_tensor::<D>(z, start, rows, sample_shape, device);
@@ -251,60 +280,98 @@ where
             chunk_labels(labels, start, rows, device),
             request.guidance,
         )?;
-        let (x, calls) = if let Some(solver) = flow_solver {
-            if request.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
-                return Err(TrainError::Sampling("steps must be at least 1".into()));
+        let stash = ErrorStash::<DenoiseError>::new();
+        let labels = chunk_labels(labels, start, rows, device);
+        let field = |x: &Tensor<D>, t: f64| {
+            stash.state(x, || match (&request.guidance, model.paired_labels()) {
+                (Some(g), Some(l)) => guided_velocity(network, view, l, g, x, t),
+                _ => velocity(network, view, labels.as_ref(), x, t),
+            })
+        };
+        let (x, calls) = match &method {
+            &Method::Flow(solver) => {
+                let (x, stats) = stash
+                    .finish(sample_flow(&field, x0, solver, request.steps))
+                    .map_err(|e| sampling(&e))?;
+                (x, stats.nfe)
             }
-            if request.guidance.is_some_and(|g| g.rescale.is_some()) {
-                return Err(TrainError::Sampling(
-                    "guidance rescale acts on the noise prediction of σ-space samplers; use \
-                     heun, dpmpp-2m, … for it"
-                        .into(),
-                ));
-            }
-            let stash = ErrorStash::<DenoiseError>::new();
-            let labels = chunk_labels(labels, start, rows, device);
-            let field = |x: &Tensor<D>, t: f64| {
-                stash.state(x, || match (&request.guidance, model.paired_labels()) {
-                    (Some(g), Some(l)) => guided_velocity(network, view, l, g, x, t),
-                    _ => velocity(network, view, labels.as_ref(), x, t),
-                })
-            };
-            let (x, stats) = stash
-                .finish(sample_flow(&field, x0, solver, request.steps))
-                .map_err(|e| sampling(&e))?;
-            (x, stats.nfe)
-        } else {
-            let grid = grid.as_ref().expect("σ-space samplers have a grid");
-            let sampler = by_name::<Tensor<D>>(&request.sampler, &request.options)
-                .map_err(|e| sampling(&e))?;
-            let counting = CountingDenoiser::new(&model as &dyn Denoiser<Tensor<D>>);
-            let sigma_max = grid.as_slice()[0];
-            let x0 = x0.mul_scalar(sigma_max);
-            let chunk_seeds = &seeds[start..start + rows];
-            let mut noise: Box<dyn NoiseSampler<Tensor<D>>> =
-                if uses_brownian_tree(&request.sampler) {
-                    let sigma_min = grid
-                        .as_slice()
-                        .iter()
-                        .copied()
-                        .filter(|s| *s > 0.0)
-                        .fold(f64::INFINITY, f64::min);
-                    Box::new(
-                        BrownianTreeNoise::new(&x0, sigma_min, sigma_max, chunk_seeds)
-                            .map_err(|e| sampling(&e))?,
-                    )
-                } else {
-                    Box::new(GaussianNoise::new(&x0, chunk_seeds).map_err(|e| sampling(&e))?)
+            &Method::FlowGauss(order) => {
+                let ModelView::Flow { path, .. } = view else {
+                    return Err(TrainError::Sampling(format!(
+                        "{} integrates a velocity: this model was trained as a denoiser; use a \
+                         σ-space sampler (auto, gauss, heun, …)",
+                        request.sampler
+                    )));
                 };
-            let mut ctx = SampleContext {
-                noise: Some(noise.as_mut()),
-                callback: None,
-            };
-            let x = sampler
-                .sample(&counting, x0, grid, &mut ctx)
-                .map_err(|e| sampling(&e))?;
-            (x, counting.count())
+                let moments = moments.expect("resolved with moments");
+                let result =
+                    sample_flow_gauss_tensor(&field, x0, 0.0, moments, path, order, request.steps);
+                let result = result.map_err(|e| sampling(&e));
+                match stash.take() {
+                    Some(e) => return Err(sampling(&e)),
+                    None => result?,
+                }
+            }
+            &Method::SigmaGauss { order, sigma_max } => {
+                let moments = moments.expect("resolved with moments");
+                // x = σ̃_max·z is the CondOT state t₀·x at t₀ = 1/(1 + σ̃_max); the ODE in σ̃ is
+                // the CondOT flow of the denoiser's velocity.
+                let condot = AffinePath::cond_ot();
+                let t0 = 1.0 / (1.0 + sigma_max);
+                let start = x0.mul_scalar(sigma_max * t0);
+                let flow = DenoiserVelocity {
+                    denoiser: &model as &dyn Denoiser<Tensor<D>>,
+                    path: &condot,
+                };
+                let field = |x: &Tensor<D>, t: f64| {
+                    stash.state(x, || flow.velocity(x, t).map_err(DenoiseError::new))
+                };
+                let result = sample_flow_gauss_tensor(
+                    &field,
+                    start,
+                    t0,
+                    moments,
+                    &condot,
+                    order,
+                    request.steps,
+                );
+                let result = result.map_err(|e| sampling(&e));
+                match stash.take() {
+                    Some(e) => return Err(sampling(&e)),
+                    None => result?,
+                }
+            }
+            Method::Grid(grid) => {
+                let sampler = by_name::<Tensor<D>>(&request.sampler, &request.options)
+                    .map_err(|e| sampling(&e))?;
+                let counting = CountingDenoiser::new(&model as &dyn Denoiser<Tensor<D>>);
+                let sigma_max = grid.as_slice()[0];
+                let x0 = x0.mul_scalar(sigma_max);
+                let chunk_seeds = &seeds[start..start + rows];
+                let mut noise: Box<dyn NoiseSampler<Tensor<D>>> =
+                    if uses_brownian_tree(&request.sampler) {
+                        let sigma_min = grid
+                            .as_slice()
+                            .iter()
+                            .copied()
+                            .filter(|s| *s > 0.0)
+                            .fold(f64::INFINITY, f64::min);
+                        Box::new(
+                            BrownianTreeNoise::new(&x0, sigma_min, sigma_max, chunk_seeds)
+                                .map_err(|e| sampling(&e))?,
+                        )
+                    } else {
+                        Box::new(GaussianNoise::new(&x0, chunk_seeds).map_err(|e| sampling(&e))?)
+                    };
+                let mut ctx = SampleContext {
+                    noise: Some(noise.as_mut()),
+                    callback: None,
+                };
+                let x = sampler
+                    .sample(&counting, x0, grid, &mut ctx)
+                    .map_err(|e| sampling(&e))?;
+                (x, counting.count())
+            }
         };
         nfe = calls;
         let values = host_rows(x, &request.sampler)?;
@@ -315,6 +382,61 @@ where
         nfe,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The method of `request`: `gauss` / `fm-gauss` (and `auto` / `fm-auto` when the request
+/// carries the data's moments), an `fm-*` solver, or a grid sampler on its grid.
+///
+/// # Errors
+/// [`TrainError::Sampling`] for a `gauss` / `fm-gauss` name without moments, a grid file given
+/// to them, or a bad grid or step count. (Moments of another dimension than the samples are the
+/// method's own error.)
+fn resolve(view: &ModelView, request: &SampleRequest) -> Result<Method, TrainError> {
+    let known = request.moments.is_some();
+    let name = &request.sampler;
+    let gauss = sigma_gauss_order_with(name, known).map(|order| (order, false));
+    let gauss = gauss.or_else(|| gauss_order_with(name, known).map(|order| (order, true)));
+    if let Some((order, flow)) = gauss {
+        if !known {
+            return Err(TrainError::Sampling(format!(
+                "{name} needs the training data's mean and covariance, which this checkpoint does \
+                 not hold (it stores them for samples of at most {} values, since this version); \
+                 use {} instead",
+                crate::data::MOMENTS_MAX_DIM,
+                if flow { "fm-auto" } else { "auto" }
+            )));
+        }
+        if request.steps == 0 {
+            return Err(TrainError::Sampling("steps must be at least 1".into()));
+        }
+        if matches!(request.grid, GridKind::Explicit(_)) {
+            return Err(TrainError::Sampling(format!(
+                "{name} runs its own uniform grid in CondOT time; give the grid file to a grid \
+                 sampler (exp-2-lambda, dpmpp-2m, …)"
+            )));
+        }
+        if flow {
+            return Ok(Method::FlowGauss(order));
+        }
+        let sigma_max = request
+            .sigma_max
+            .unwrap_or_else(|| default_sigma_range(view).1);
+        if !(sigma_max.is_finite() && sigma_max > 0.0) {
+            return Err(TrainError::Sampling(format!(
+                "sigma_max = {sigma_max} is not finite and positive"
+            )));
+        }
+        return Ok(Method::SigmaGauss { order, sigma_max });
+    }
+    match FlowSolver::from_name(name, request.options.rtol, request.options.atol) {
+        Some(solver) => {
+            if request.steps == 0 && !matches!(solver, FlowSolver::Dopri5 { .. }) {
+                return Err(TrainError::Sampling("steps must be at least 1".into()));
+            }
+            Ok(Method::Flow(solver))
+        }
+        None => Ok(Method::Grid(sigma_grid(view, request)?)),
+    }
 }
 
 /// The checks every request makes before its first chunk: one label per sample, a positive
@@ -337,13 +459,6 @@ pub(crate) fn check_request(
         return Err(TrainError::Sampling(
             "the chunk size must be at least 1".into(),
         ));
-    }
-    if scoreflow_flow_matching::gauss_preconditioned::gauss_order(&request.sampler).is_some() {
-        return Err(TrainError::Sampling(format!(
-            "{} needs the data's mean and covariance, which a checkpoint does not hold yet; \
-             it runs on analytic targets (sample-analytic, bench-analytic)",
-            request.sampler
-        )));
     }
     if let Some(guidance) = &request.guidance {
         guidance.validate()?;

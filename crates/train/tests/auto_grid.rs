@@ -18,6 +18,7 @@ fn request(sampler: &str, sigma_max: Option<f64>) -> SampleRequest {
         chunk: 16,
         first_sample: 0,
         guidance: None,
+        moments: None,
     }
 }
 

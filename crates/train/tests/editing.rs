@@ -47,6 +47,7 @@ fn request(sampler: &str, steps: usize, chunk: usize) -> SampleRequest {
         chunk,
         first_sample: 0,
         guidance: None,
+        moments: None,
     }
 }
 

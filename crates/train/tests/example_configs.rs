@@ -90,6 +90,7 @@ fn every_example_config_trains_and_samples() {
             chunk: 4,
             first_sample: 0,
             guidance: None,
+            moments: model.moments.clone(),
         };
         let z = standard_normals(0, 4, numel);
         let s = sample(

@@ -150,6 +150,7 @@ fn request(sampler: &str, guidance: Option<Guidance>) -> SampleRequest {
         chunk: 3,
         first_sample: 0,
         guidance,
+        moments: None,
     }
 }
 

@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndarray::Array2;
-use scoreflow_flow_matching::gauss_preconditioned::{GAUSS_FLOW_SAMPLER_NAMES, gauss_order};
+use scoreflow_flow_matching::gauss_preconditioned::{
+    GAUSS_FLOW_SAMPLER_NAMES, GAUSS_SIGMA_SAMPLER_NAMES, gauss_order_with, sigma_gauss_order_with,
+};
 use scoreflow_flow_matching::sampling::{FLOW_SAMPLER_NAMES, FlowSolver, sample_flow};
 use scoreflow_ode_sde_solvers::ode::{Dopri5, SolveOptions, integrate};
 use scoreflow_ode_sde_solvers::samplers::{SAMPLER_NAMES, SamplerOptions, by_name};
@@ -249,6 +251,7 @@ fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<En
         Some(list) => list.split(',').map(str::trim).collect(),
         None => SAMPLER_NAMES
             .iter()
+            .chain(GAUSS_SIGMA_SAMPLER_NAMES)
             .chain(FLOW_SAMPLER_NAMES)
             .chain(GAUSS_FLOW_SAMPLER_NAMES)
             .copied()
@@ -259,9 +262,12 @@ fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<En
         if entries.iter().any(|e| e.name == name) {
             continue;
         }
-        let flow = FlowSolver::from_name(name, 1.0, 1.0).is_some() || gauss_order(name).is_some();
+        let flow = FlowSolver::from_name(name, 1.0, 1.0).is_some()
+            || gauss_order_with(name, true).is_some();
         let (family, stochastic) = if flow {
             (Family::Flow, false)
+        } else if sigma_gauss_order_with(name, true).is_some() {
+            (Family::Sigma, false)
         } else {
             match by_name::<Array2<f64>>(name, options) {
                 Ok(s) => (Family::Sigma, s.is_stochastic()),
@@ -269,8 +275,9 @@ fn parse_samplers(list: Option<&str>, options: &SamplerOptions) -> Result<Vec<En
                     return Err(CliError::Argument {
                         name: "samplers",
                         message: format!(
-                            "unknown sampler '{name}' (known: {}, {}, {})",
+                            "unknown sampler '{name}' (known: {}, {}, {}, {})",
                             SAMPLER_NAMES.join(", "),
+                            GAUSS_SIGMA_SAMPLER_NAMES.join(", "),
                             FLOW_SAMPLER_NAMES.join(", "),
                             GAUSS_FLOW_SAMPLER_NAMES.join(", ")
                         ),
@@ -486,7 +493,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             println!("{}", table_line(&row));
             let plain_nfe = row.outcome.as_ref().ok().map(|m| m.nfe);
             rows.push(row);
-            if let (Some(sigma_skip), Family::Sigma) = (args.teleport, entry.family) {
+            // gauss (and auto, = gauss-2 here) start on the Gaussian's flow already.
+            let on_grid = sigma_gauss_order_with(&entry.name, true).is_none();
+            if let (Some(sigma_skip), Family::Sigma, true) = (args.teleport, entry.family, on_grid)
+            {
                 let spec = RunSpec {
                     teleport: Some(sigma_skip),
                     ..spec

@@ -230,6 +230,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         chunk: args.chunk,
         first_sample: 0,
         guidance,
+        // The edits run the grid samplers, whose `auto` needs no moments.
+        moments: None,
     };
     let out = edit(
         &model.network,

@@ -20,8 +20,10 @@ pub struct Args {
     /// A run directory (its newest valid checkpoint) or a checkpoint file.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// A σ-space sampler (auto, heun, dpmpp-2m, …; `--sampler help` lists them) or a flow sampler
-    /// (fm-auto, fm-euler, …). `auto` spends exactly --steps model calls on its own grid.
+    /// A σ-space sampler (auto, gauss, heun, dpmpp-2m, …; `--sampler help` lists them) or a flow
+    /// sampler (fm-auto, fm-gauss, fm-euler, …). `auto` and `fm-auto` spend exactly --steps model
+    /// calls: `gauss` / `fm-gauss` with the data's moments the checkpoint stores (runs on samples
+    /// of at most 1,024 values), else the moment-free configurations (docs/samplers.md).
     #[arg(long, default_value = "auto")]
     sampler: String,
     /// Steps of the grid.
@@ -292,6 +294,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         chunk: args.chunk,
         first_sample: lo,
         guidance,
+        moments: model.moments.clone(),
     };
     let out = sample(
         &model.network,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::tensor::Bytes;
+use scoreflow_flow_matching::gauss_preconditioned::GaussianMoments;
 use scoreflow_models::checkpoint::{self, CheckpointMeta};
 
 use super::{ModelInfo, Snapshot, TrainState};
@@ -109,11 +110,14 @@ impl RunDir {
         })
     }
 
-    /// Saves a checkpoint after `state.step`, atomically, then deletes all but the newest `keep`.
+    /// Saves a checkpoint after `state.step`, atomically, with the data's `moments` when known,
+    /// then deletes all but the newest `keep`.
     ///
     /// # Errors
     /// [`TrainError::Checkpoint`] or [`TrainError::Io`]; a failed save leaves every existing
     /// checkpoint in place.
+    // Everything a checkpoint holds is one argument each; bundling them would only move the list.
+    #[allow(clippy::too_many_arguments)]
     pub fn save(
         &self,
         snapshot: &Snapshot,
@@ -121,6 +125,7 @@ impl RunDir {
         state: &TrainState,
         config: &RunConfig,
         info: &ModelInfo,
+        moments: Option<&GaussianMoments>,
         keep: usize,
     ) -> Result<PathBuf, TrainError> {
         self.create()?;
@@ -141,12 +146,12 @@ impl RunDir {
             })),
             sections: Vec::new(),
         };
-        checkpoint::save_with_sections(
-            snapshot,
-            &meta,
-            &[(OPTIMIZER_SECTION, &optimizer_bytes[..])],
-            &path,
-        )?;
+        let moment_bytes = moments.map(super::moments::encode);
+        let mut sections: Vec<(&str, &[u8])> = vec![(OPTIMIZER_SECTION, &optimizer_bytes[..])];
+        if let Some(bytes) = &moment_bytes {
+            sections.push((super::moments::MOMENTS_SECTION, bytes));
+        }
+        checkpoint::save_with_sections(snapshot, &meta, &sections, &path)?;
         // Only after the new file is durable do older ones go: some checkpoint is always loadable.
         let files = self.checkpoints();
         let excess = files.len().saturating_sub(keep.max(1));

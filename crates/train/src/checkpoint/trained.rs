@@ -1,10 +1,13 @@
 //! A checkpoint read back for sampling and likelihoods.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::prelude::*;
+use scoreflow_flow_matching::gauss_preconditioned::GaussianMoments;
 use scoreflow_models::checkpoint;
 
+use super::moments::{MOMENTS_SECTION, decode};
 use super::{ModelInfo, RunDir, Snapshot};
 use crate::config::RunConfig;
 use crate::denoiser::ModelView;
@@ -26,6 +29,10 @@ pub struct TrainedModel {
     pub step: u64,
     /// The file read.
     pub path: PathBuf,
+    /// The training data's mean and covariance, stored by runs whose samples have at most
+    /// [`MOMENTS_MAX_DIM`](crate::data::MOMENTS_MAX_DIM) values: what `gauss`, `fm-gauss`,
+    /// `auto` and `fm-auto` integrate against. `None` for larger samples and older files.
+    pub moments: Option<Arc<GaussianMoments>>,
 }
 
 /// Loads the checkpoint `path` — a file, or a run directory whose newest checkpoint that
@@ -72,7 +79,7 @@ pub fn load_trained(path: &Path, device: &Device, raw: bool) -> Result<TrainedMo
     let device = device.clone().inner();
     let template = Network::build(&config.model, &info.sample_shape, info.num_classes, &device)?;
     let has_ema = config.train.ema.schedule().is_some();
-    let (snapshot, meta) = checkpoint::load(
+    let (snapshot, meta, sections) = checkpoint::load_with_sections(
         Snapshot {
             model: template.clone(),
             ema: has_ema.then_some(template),
@@ -80,6 +87,12 @@ pub fn load_trained(path: &Path, device: &Device, raw: bool) -> Result<TrainedMo
         &file,
         &device,
     )?;
+    let moments = sections
+        .iter()
+        .find(|(name, _)| name == MOMENTS_SECTION)
+        .map(|(_, bytes)| decode(bytes).map(Arc::new))
+        .transpose()
+        .map_err(mismatch)?;
     let network = match (raw, snapshot.ema) {
         (false, Some(ema)) => ema,
         (_, _) => snapshot.model,
@@ -92,5 +105,6 @@ pub fn load_trained(path: &Path, device: &Device, raw: bool) -> Result<TrainedMo
         info,
         step: meta.step,
         path: file,
+        moments,
     })
 }

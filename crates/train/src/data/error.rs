@@ -181,6 +181,9 @@ pub enum DataError {
         /// What is known of why.
         reason: Option<String>,
     },
+    /// The data's mean and covariance could not be formed (non-finite values).
+    #[error("the data's moments: {0}")]
+    Moments(String),
 }
 
 impl DataError {

@@ -8,5 +8,5 @@ mod grads;
 mod run;
 mod seeds;
 
-pub use run::{RunOptions, RunSummary, train, train_interleaved, train_on_devices};
+pub use run::{RunOptions, RunSummary, open_dataset, train, train_interleaved, train_on_devices};
 pub use seeds::step_rng;

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use scoreflow_flow_matching::gauss_preconditioned::GaussianMoments;
 use scoreflow_models::ema::Ema;
 
 use super::distributed::{Replicas, parallel_backward, shard};
@@ -14,7 +15,7 @@ use super::grads::{clip_global_norm, global_norm};
 use super::seeds::{device_seed, step_rng};
 use crate::checkpoint::{ModelInfo, RunDir, Snapshot, TrainState};
 use crate::config::{NonFinitePolicy, RunConfig};
-use crate::data::{self, DataOptions, DataSpec, Dataset, Loader};
+use crate::data::{self, DataOptions, DataSpec, Dataset, Loader, data_moments};
 use crate::error::TrainError;
 use crate::metrics::{MetricsLine, MetricsLog, Progress, loss_by_quartile};
 use crate::model::Network;
@@ -63,6 +64,8 @@ struct Session {
     state: TrainState,
     device: Device,
     null_class: Option<usize>,
+    /// The data's moments, stored in every checkpoint (see [`data_moments`]).
+    moments: Option<GaussianMoments>,
 }
 
 /// The optimiser of `config`: AdamW with every constant explicit.
@@ -152,6 +155,8 @@ impl Session {
     ) -> Result<Self, TrainError> {
         config.validate()?;
         let dataset = open_dataset(config)?;
+        // A function of the data alone: a resumed run computes the same moments again.
+        let moments = data_moments(dataset.as_ref())?;
         let objective = Objective::build(&config.objective)?;
         let num_classes = classes(config, dataset.as_ref())?;
         let device = options.device.clone().autodiff();
@@ -201,6 +206,7 @@ impl Session {
                 },
                 device,
                 null_class,
+                moments,
             });
         }
         let has_ema = config.train.ema.schedule().is_some();
@@ -271,6 +277,7 @@ impl Session {
             state: loaded.state,
             device,
             null_class,
+            moments,
         })
     }
 
@@ -552,6 +559,7 @@ fn run_loop(
                     sample_shape: session.dataset.sample_shape().to_vec(),
                     num_classes: session.null_class,
                 },
+                session.moments.as_ref(),
                 settings.keep,
             )?;
         }
@@ -681,6 +689,7 @@ fn write_grid(
         chunk: if images { 64 } else { 4096 },
         first_sample: 0,
         guidance: None,
+        moments: None,
     };
     let labels: Option<Vec<u32>> = session
         .null_class
