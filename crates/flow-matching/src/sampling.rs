@@ -59,7 +59,7 @@ impl FlowSolver {
             "fm-midpoint" => Some(Self::Midpoint),
             "fm-rk4" => Some(Self::Rk4),
             "fm-dopri5" => Some(Self::Dopri5 { rtol, atol }),
-            // fm-auto: the recommended flow configuration (docs/samplers.md).
+            // fm-auto without the data's moments; with them it is fm-gauss-2 (gauss_preconditioned).
             "fm-exp" | "fm-exp-2" | "fm-auto" => Some(Self::ExpMultistep {
                 order: 2,
                 variable: PolyVariable::Lambda,

@@ -1,4 +1,7 @@
-//! The recommended few-step configuration, `auto`: sampler, grid and ending chosen together.
+//! The few-step configuration `auto` when the data's moments are unknown: sampler, grid and
+//! ending chosen together. (Where the moments are known — analytic targets, checkpoints that
+//! store them — `scoreflow` runs `auto` as `gauss-2`, `scoreflow_flow_matching::gauss_preconditioned`,
+//! which needs more than a `Denoiser`.)
 //!
 //! **Sampler**: [`ExpMultistep`](super::ExpMultistep) of order 2 in λ = −ln σ with its free
 //! corrector (`exp-2-lambda`): data prediction, the Lagrange polynomial of the last two

@@ -203,7 +203,7 @@ use NoiseSource::{BrownianTree, Gaussian, None as Deterministic};
 pub const SAMPLERS: &[SamplerInfo] = &[
     SamplerInfo {
         grid: GridRecipe::Auto,
-        ..row("auto", &[], Kind::Exp(2, PolyVariable::Lambda, true), Deterministic, "the recommended few-step configuration: exp-2-lambda on a grid uniform in CondOT time to σ = 0, N steps = N calls (docs/samplers.md)")
+        ..row("auto", &[], Kind::Exp(2, PolyVariable::Lambda, true), Deterministic, "the few-step configuration without the data's moments: exp-2-lambda on a grid uniform in CondOT time to σ = 0, N steps = N calls; with them the CLI runs gauss-2 (docs/samplers.md)")
     },
     row("euler", &[], Kind::Euler, Deterministic, "Euler on the PF-ODE in σ (Karras et al. 2022, Alg. 2 without churn)"),
     row("heun", &[], Kind::Heun, Deterministic, "Heun's second-order method in σ (Karras et al. 2022, Alg. 1/2)"),
