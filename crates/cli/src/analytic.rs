@@ -239,8 +239,8 @@ pub fn sampler_help() -> String {
     out += "  fm-auto: fm-gauss-2 where the data's moments are known (analytic targets, checkpoints \
             that store them), fm-exp otherwise\n";
     out += "σ-space samplers that need the data's moments:\n";
-    out += "  gauss (= gauss-2), gauss-3: fm-gauss from σ_max, whose start σ_max·z is carried back to \
-            noise along the moment-matched Gaussian's flow; N calls, the last at σ = 1/N\n";
+    out += "  gauss (= gauss-2), gauss-3: fm-gauss on the denoiser's CondOT velocity from the start \
+            σ_max·z at t0 = 1/(1 + σ_max) to σ = 0; N calls, the last at σ ≈ 1/N\n";
     out += "  auto: gauss-2 where the data's moments are known (analytic targets, checkpoints that \
             store them); otherwise the table's auto above\n";
     out

@@ -258,9 +258,12 @@ where
     check_request(network, labels, n, request)?;
     let sampling = |e: &dyn std::fmt::Display| TrainError::Sampling(e.to_string());
     let method = resolve(view, request)?;
-    if !matches!(method, Method::Grid(_)) && request.guidance.is_some_and(|g| g.rescale.is_some()) {
+    // `gauss` runs on the (guided) denoiser, whose noise prediction the rescale acts on; the
+    // velocity samplers never form one.
+    let on_velocity = matches!(method, Method::Flow(_) | Method::FlowGauss(_));
+    if on_velocity && request.guidance.is_some_and(|g| g.rescale.is_some()) {
         return Err(TrainError::Sampling(
-            "guidance rescale acts on the noise prediction of the grid samplers; use heun, \
+            "guidance rescale acts on the noise prediction of σ-space samplers; use auto, heun, \
              dpmpp-2m, … for it"
                 .into(),
         ));

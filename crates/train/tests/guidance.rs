@@ -166,16 +166,33 @@ fn sampling_at_w_one_and_zero_is_the_conditional_and_the_null_class_model() {
         rescale: None,
         interval: None,
     };
-    for (kind, sampler) in [("edm", "heun"), ("i-cfm", "fm-midpoint")] {
+    // gauss / fm-gauss take the data's moments: any valid ones do here.
+    let moments = std::sync::Arc::new(
+        scoreflow_flow_matching::gauss_preconditioned::GaussianMoments::from_covariance(
+            ndarray::array![0.2, -0.1],
+            &ndarray::array![[1.0, 0.3], [0.3, 0.6]],
+        )
+        .unwrap(),
+    );
+    for (kind, sampler) in [
+        ("edm", "heun"),
+        ("i-cfm", "fm-midpoint"),
+        ("edm", "gauss"),
+        ("i-cfm", "fm-gauss"),
+    ] {
         let view = view(kind);
         let run = |labels: &[u32], g: Option<Guidance>| {
+            let request = SampleRequest {
+                moments: Some(moments.clone()),
+                ..request(sampler, g)
+            };
             sample(
                 &net,
                 &view,
                 &[D],
                 &z,
                 Some(labels),
-                &request(sampler, g),
+                &request,
                 &Device::flex(),
             )
             .unwrap()
@@ -184,12 +201,17 @@ fn sampling_at_w_one_and_zero_is_the_conditional_and_the_null_class_model() {
         let unconditional = run(&nulls, None);
         let at_one = run(&classes, Some(guided(1.0)));
         let at_zero = run(&classes, Some(guided(0.0)));
-        assert_close(&at_one.x, &conditional.x, 1e-4, &format!("{kind}: w = 1"));
+        assert_close(
+            &at_one.x,
+            &conditional.x,
+            1e-4,
+            &format!("{kind} {sampler}: w = 1"),
+        );
         assert_close(
             &at_zero.x,
             &unconditional.x,
             1e-4,
-            &format!("{kind}: w = 0"),
+            &format!("{kind} {sampler}: w = 0"),
         );
         // One (doubled) call per model evaluation: guidance does not change the NFE.
         assert_eq!(at_one.nfe, conditional.nfe, "{kind}");

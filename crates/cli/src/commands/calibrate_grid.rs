@@ -26,6 +26,8 @@ use scoreflow_score_matching::analytic::GaussianMixture;
 
 use super::bench_analytic::standard_normal;
 use super::sample_analytic::check_sigmas;
+use scoreflow_flow_matching::gauss_preconditioned::{gauss_order_with, sigma_gauss_order_with};
+
 use crate::analytic::{GridChoice, RunSpec, check_sampler_name, denoiser, sigma_grid};
 use crate::error::CliError;
 
@@ -137,6 +139,17 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "sampler",
             format!(
                 "{} integrates a uniform t grid; calibration fits σ grids",
+                args.sampler
+            ),
+        ));
+    }
+    let gauss = sigma_gauss_order_with(&args.sampler, false).is_some()
+        || gauss_order_with(&args.sampler, false).is_some();
+    if gauss {
+        return Err(argument(
+            "sampler",
+            format!(
+                "{} runs its own uniform grid in CondOT time; calibration fits σ grids",
                 args.sampler
             ),
         ));
