@@ -177,7 +177,10 @@ fn bad_input_fails_with_one_line_and_writes_nothing() {
         ("auto", [base("auto"), vec!["--steps", "4"]].concat()),
         ("flow", [base("fm-euler"), vec!["--steps", "4"]].concat()),
         ("gauss", [base("gauss"), vec!["--steps", "4"]].concat()),
-        ("fm-gauss", [base("fm-gauss-3"), vec!["--steps", "4"]].concat()),
+        (
+            "fm-gauss",
+            [base("fm-gauss-3"), vec!["--steps", "4"]].concat(),
+        ),
         ("no steps", base("ipndm")),
         ("zero steps", [base("ipndm"), vec!["--steps", "0"]].concat()),
         (

@@ -733,7 +733,10 @@ mod tests {
         let all = parse_samplers(None, &options).unwrap();
         assert_eq!(
             all.len(),
-            SAMPLER_NAMES.len() + FLOW_SAMPLER_NAMES.len() + GAUSS_FLOW_SAMPLER_NAMES.len()
+            SAMPLER_NAMES.len()
+                + GAUSS_SIGMA_SAMPLER_NAMES.len()
+                + FLOW_SAMPLER_NAMES.len()
+                + GAUSS_FLOW_SAMPLER_NAMES.len()
         );
         assert!(
             all.iter()
